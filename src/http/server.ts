@@ -1,0 +1,158 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Logger } from '../log/logger.js';
+import type { KeyService, MemberInfo } from '../server/key-service.js';
+import { goTime } from '../v2store/go-json.js';
+import { goDuration } from './go-duration.js';
+import { KeysHandler } from './keys-handler.js';
+import { sendBody, sendJson, sendMethodNotAllowed, sendNotFound, setCors } from './responses.js';
+
+/** The etcd release whose v2 API Cairn speaks; clients check the major/minor. */
+export const ETCD_API_VERSION = '3.4.0';
+export const CAIRN_VERSION = '0.1.0';
+
+export interface ClientApiOptions {
+  readonly service: KeyService;
+  readonly member: MemberInfo;
+  readonly clusterId: string;
+  readonly logger: Logger;
+  readonly startedAt?: number;
+}
+
+/** The client-facing HTTP API: /v2/keys, /v2/members, /v2/stats/*, /version, /health. */
+export function createClientServer(options: ClientApiOptions): Server {
+  const keys = new KeysHandler({ service: options.service, clusterId: options.clusterId, logger: options.logger });
+  const startedAt = options.startedAt ?? Date.now();
+  const { service, member, logger } = options;
+
+  const route = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    setCors(res);
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const rawPath = q === -1 ? url : url.slice(0, q);
+    const rawQuery = q === -1 ? '' : url.slice(q + 1);
+    let path: string;
+    try {
+      path = decodeURIComponent(rawPath);
+    } catch {
+      req.resume();
+      sendBody(res, 400, 'text/plain; charset=utf-8', '400 Bad Request');
+      return;
+    }
+    if (req.method === 'OPTIONS') {
+      req.resume();
+      res.statusCode = 200;
+      res.end();
+      return;
+    }
+    const clean = cleanUrlPath(path);
+    if (clean !== path) {
+      // Go's ServeMux redirects unclean paths rather than guessing.
+      req.resume();
+      const location = rawQuery === '' ? clean : `${clean}?${rawQuery}`;
+      res.setHeader('Location', location);
+      const body = req.method === 'GET' ? `<a href="${location}">Moved Permanently</a>.\n\n` : '';
+      sendBody(res, 301, 'text/html; charset=utf-8', body);
+      return;
+    }
+
+    if (path === '/v2/keys' || path.startsWith('/v2/keys/')) {
+      await keys.handle(req, res, path.slice('/v2/keys'.length), rawQuery);
+      return;
+    }
+    req.resume();
+    switch (path) {
+      case '/version':
+        if (!allow(req, res, ['GET', 'HEAD'])) return;
+        sendJson(res, 200, { etcdserver: ETCD_API_VERSION, etcdcluster: '3.4.0', cairn: CAIRN_VERSION });
+        return;
+      case '/health':
+        if (!allow(req, res, ['GET'])) return;
+        sendJson(res, 200, { health: 'true' });
+        return;
+      case '/v2/members':
+      case '/v2/members/':
+        if (!allow(req, res, ['GET', 'POST', 'DELETE', 'PUT'])) return;
+        res.setHeader('X-Etcd-Cluster-Id', options.clusterId);
+        if (req.method !== 'GET') {
+          sendJson(res, 501, { message: 'runtime membership changes need a replicated cluster' });
+          return;
+        }
+        sendJson(res, 200, { members: [memberJson(member)] });
+        return;
+      case '/v2/members/leader':
+        if (!allow(req, res, ['GET'])) return;
+        sendJson(res, 200, memberJson(member));
+        return;
+      case '/v2/machines':
+        if (!allow(req, res, ['GET', 'HEAD'])) return;
+        sendBody(res, 200, 'text/plain; charset=utf-8', member.clientURLs.join(', '));
+        return;
+      case '/v2/stats/store':
+        if (!allow(req, res, ['GET'])) return;
+        sendJson(res, 200, service.store.stats.toJson(service.store.watcherCount));
+        return;
+      case '/v2/stats/self': {
+        if (!allow(req, res, ['GET'])) return;
+        const now = Date.now();
+        sendJson(res, 200, {
+          name: member.name,
+          id: member.id,
+          state: 'StateLeader',
+          startTime: goTime(startedAt),
+          leaderInfo: { leader: member.id, uptime: goDuration(now - startedAt), startTime: goTime(startedAt) },
+          recvAppendRequestCnt: 0,
+          sendAppendRequestCnt: 0,
+        });
+        return;
+      }
+      case '/v2/stats/leader':
+        if (!allow(req, res, ['GET'])) return;
+        sendJson(res, 200, { leader: member.id, followers: {} });
+        return;
+      default:
+        sendNotFound(res);
+    }
+  };
+
+  const server = createServer({ keepAliveTimeout: 60_000 }, (req, res) => {
+    route(req, res).catch((err: unknown) => {
+      logger.error({ err }, 'request failed');
+      if (!res.headersSent) sendJson(res, 500, { message: 'internal error' });
+      else res.end();
+    });
+  });
+  // Long polls may wait for hours; only idle keep-alive sockets time out.
+  server.requestTimeout = 0;
+  server.headersTimeout = 60_000;
+  server.on('clientError', (err, socket) => {
+    logger.debug({ err }, 'malformed HTTP request');
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+    else socket.destroy();
+  });
+  return server;
+}
+
+function allow(req: IncomingMessage, res: ServerResponse, methods: readonly string[]): boolean {
+  if (methods.includes(req.method ?? '')) return true;
+  sendMethodNotAllowed(res, methods);
+  return false;
+}
+
+function memberJson(member: MemberInfo): Record<string, unknown> {
+  return { id: member.id, name: member.name, peerURLs: [...member.peerURLs], clientURLs: [...member.clientURLs] };
+}
+
+/** Go's ServeMux cleanPath: path.Clean, keeping one trailing slash. */
+function cleanUrlPath(path: string): string {
+  if (path === '') return '/';
+  const rooted = path.startsWith('/') ? path : `/${path}`;
+  const parts: string[] = [];
+  for (const part of rooted.split('/')) {
+    if (part === '' || part === '.') continue;
+    if (part === '..') parts.pop();
+    else parts.push(part);
+  }
+  let clean = `/${parts.join('/')}`;
+  if (rooted.endsWith('/') && clean !== '/') clean += '/';
+  return clean;
+}
