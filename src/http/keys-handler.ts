@@ -8,7 +8,7 @@ import { cleanPath } from '../v2store/path.js';
 import { BodyTooLargeError, readBody } from './body.js';
 import { isFormContentType, parseQuery, type FormValues } from './form.js';
 import { parseKeyRequest, type KeyRequest } from './key-request.js';
-import { sendMethodNotAllowed, sendV2Error } from './responses.js';
+import { send, sendMethodNotAllowed, sendV2Error, startStream } from './responses.js';
 
 const KEYS_METHODS = ['HEAD', 'GET', 'PUT', 'POST', 'DELETE'] as const;
 const WRITE_ACTIONS = new Set(['set', 'compareAndSwap', 'create', 'update']);
@@ -44,7 +44,6 @@ export class KeysHandler {
       sendMethodNotAllowed(res, KEYS_METHODS);
       return;
     }
-    res.setHeader('X-Etcd-Cluster-Id', this.#clusterId);
 
     let request: KeyRequest;
     try {
@@ -73,16 +72,16 @@ export class KeysHandler {
   }
 
   async #readForm(req: IncomingMessage, method: string, rawQuery: string): Promise<FormValues> {
-    let body: Buffer;
+    let body: Buffer | undefined;
     try {
-      body = await readBody(req);
+      body = hasBody(req) ? await readBody(req) : undefined;
     } catch (err) {
       if (err instanceof BodyTooLargeError) throw new PayloadTooLarge(err.message);
       throw requestError(ErrorCode.InvalidForm, (err as Error).message);
     }
     const form: FormValues = new Map();
     // Go's ParseForm: only POST/PUT/PATCH bodies count, body values first.
-    if ((method === 'POST' || method === 'PUT') && isFormContentType(req.headers['content-type'])) {
+    if (body !== undefined && (method === 'POST' || method === 'PUT') && isFormContentType(req.headers['content-type'])) {
       const parsed = parseQuery(body.toString('utf8'), form);
       if (parsed.error !== undefined) throw requestError(ErrorCode.InvalidForm, parsed.error.message);
     }
@@ -108,13 +107,13 @@ export class KeysHandler {
     const sendHeaders = (startIndex: number): void => {
       if (headersSent) return;
       headersSent = true;
-      res.writeHead(200, {
-        'Content-Type': 'application/json',
-        'X-Etcd-Index': String(startIndex),
-        'X-Raft-Index': String(service.appliedIndex),
-        'X-Raft-Term': String(service.term),
-      });
-      res.flushHeaders();
+      startStream(res, 200, [
+        'Content-Type', 'application/json',
+        'X-Etcd-Cluster-Id', this.#clusterId,
+        'X-Etcd-Index', String(startIndex),
+        'X-Raft-Index', String(service.appliedIndex),
+        'X-Raft-Term', String(service.term),
+      ]);
     };
     const startIndex = service.store.index;
     let done = false;
@@ -157,13 +156,13 @@ export class KeysHandler {
 
   #sendEvent(res: ServerResponse, event: V2Event, noValueOnSuccess: boolean): void {
     const body = noValueOnSuccess && WRITE_ACTIONS.has(event.action) ? `${goJson({ action: event.action })}\n` : eventBody(event);
-    res.statusCode = isCreated(event) ? 201 : 200;
-    res.setHeader('Content-Type', 'application/json');
-    res.setHeader('X-Etcd-Index', String(event.etcdIndex));
-    res.setHeader('X-Raft-Index', String(this.#service.appliedIndex));
-    res.setHeader('X-Raft-Term', String(this.#service.term));
-    res.setHeader('Content-Length', Buffer.byteLength(body));
-    res.end(body);
+    send(res, isCreated(event) ? 201 : 200, [
+      'Content-Type', 'application/json',
+      'X-Etcd-Cluster-Id', this.#clusterId,
+      'X-Etcd-Index', String(event.etcdIndex),
+      'X-Raft-Index', String(this.#service.appliedIndex),
+      'X-Raft-Term', String(this.#service.term),
+    ], body);
   }
 
   #sendError(res: ServerResponse, err: unknown): void {
@@ -171,24 +170,26 @@ export class KeysHandler {
       res.end();
       return;
     }
+    const clusterHeader = ['X-Etcd-Cluster-Id', this.#clusterId];
     if (err instanceof V2Error) {
-      sendV2Error(res, err);
+      sendV2Error(res, err, clusterHeader);
       return;
     }
     if (err instanceof PayloadTooLarge) {
-      const tooLarge = requestError(ErrorCode.InvalidForm, err.message);
-      res.setHeader('X-Etcd-Index', '0');
-      res.setHeader('Connection', 'close');
-      res.statusCode = 413;
-      const body = `${goJson(tooLarge.toJSON())}\n`;
-      res.setHeader('Content-Type', 'application/json');
-      res.setHeader('Content-Length', Buffer.byteLength(body));
-      res.end(body);
+      // The rest of an oversized body is not read, so the connection cannot be reused.
+      sendV2Error(res, requestError(ErrorCode.InvalidForm, err.message), [...clusterHeader, 'Connection', 'close'], 413);
       return;
     }
     this.#logger.error({ err }, 'unexpected error in keys handler');
-    sendV2Error(res, new V2Error(ErrorCode.RaftInternal, (err as Error).message ?? String(err), 0));
+    sendV2Error(res, new V2Error(ErrorCode.RaftInternal, err instanceof Error ? err.message : String(err), 0), clusterHeader);
   }
 }
 
 class PayloadTooLarge extends Error {}
+
+/** Bodiless requests (most GETs) skip the read entirely: no listeners, no extra turn of the loop. */
+function hasBody(req: IncomingMessage): boolean {
+  const length = req.headers['content-length'];
+  if (length !== undefined) return length !== '0';
+  return req.headers['transfer-encoding'] !== undefined;
+}

@@ -4,7 +4,7 @@ import type { KeyService, MemberInfo } from '../server/key-service.js';
 import { goTime } from '../v2store/go-json.js';
 import { goDuration } from './go-duration.js';
 import { KeysHandler } from './keys-handler.js';
-import { sendBody, sendJson, sendMethodNotAllowed, sendNotFound, setCors } from './responses.js';
+import { send, sendJson, sendMethodNotAllowed, sendNotFound, sendText } from './responses.js';
 
 /** The etcd release whose v2 API Cairn speaks; clients check the major/minor. */
 export const ETCD_API_VERSION = '3.4.0';
@@ -23,9 +23,9 @@ export function createClientServer(options: ClientApiOptions): Server {
   const keys = new KeysHandler({ service: options.service, clusterId: options.clusterId, logger: options.logger });
   const startedAt = options.startedAt ?? Date.now();
   const { service, member, logger } = options;
+  const clusterHeader = ['X-Etcd-Cluster-Id', options.clusterId];
 
   const route = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    setCors(res);
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const rawPath = q === -1 ? url : url.slice(0, q);
@@ -35,13 +35,12 @@ export function createClientServer(options: ClientApiOptions): Server {
       path = decodeURIComponent(rawPath);
     } catch {
       req.resume();
-      sendBody(res, 400, 'text/plain; charset=utf-8', '400 Bad Request');
+      sendText(res, 400, '400 Bad Request');
       return;
     }
     if (req.method === 'OPTIONS') {
       req.resume();
-      res.statusCode = 200;
-      res.end();
+      send(res, 200, [], '');
       return;
     }
     const clean = cleanUrlPath(path);
@@ -49,9 +48,8 @@ export function createClientServer(options: ClientApiOptions): Server {
       // Go's ServeMux redirects unclean paths rather than guessing.
       req.resume();
       const location = rawQuery === '' ? clean : `${clean}?${rawQuery}`;
-      res.setHeader('Location', location);
       const body = req.method === 'GET' ? `<a href="${location}">Moved Permanently</a>.\n\n` : '';
-      sendBody(res, 301, 'text/html; charset=utf-8', body);
+      send(res, 301, ['Content-Type', 'text/html; charset=utf-8', 'Location', location], body);
       return;
     }
 
@@ -72,12 +70,11 @@ export function createClientServer(options: ClientApiOptions): Server {
       case '/v2/members':
       case '/v2/members/':
         if (!allow(req, res, ['GET', 'POST', 'DELETE', 'PUT'])) return;
-        res.setHeader('X-Etcd-Cluster-Id', options.clusterId);
         if (req.method !== 'GET') {
-          sendJson(res, 501, { message: 'runtime membership changes need a replicated cluster' });
+          sendJson(res, 501, { message: 'runtime membership changes need a replicated cluster' }, clusterHeader);
           return;
         }
-        sendJson(res, 200, { members: [memberJson(member)] });
+        sendJson(res, 200, { members: [memberJson(member)] }, clusterHeader);
         return;
       case '/v2/members/leader':
         if (!allow(req, res, ['GET'])) return;
@@ -85,7 +82,7 @@ export function createClientServer(options: ClientApiOptions): Server {
         return;
       case '/v2/machines':
         if (!allow(req, res, ['GET', 'HEAD'])) return;
-        sendBody(res, 200, 'text/plain; charset=utf-8', member.clientURLs.join(', '));
+        send(res, 200, ['Content-Type', 'text/plain; charset=utf-8'], member.clientURLs.join(', '));
         return;
       case '/v2/stats/store':
         if (!allow(req, res, ['GET'])) return;
@@ -117,7 +114,7 @@ export function createClientServer(options: ClientApiOptions): Server {
   const server = createServer({ keepAliveTimeout: 60_000 }, (req, res) => {
     route(req, res).catch((err: unknown) => {
       logger.error({ err }, 'request failed');
-      if (!res.headersSent) sendJson(res, 500, { message: 'internal error' });
+      if (!res.headersSent) sendText(res, 500, 'internal error\n');
       else res.end();
     });
   });
@@ -145,6 +142,7 @@ function memberJson(member: MemberInfo): Record<string, unknown> {
 /** Go's ServeMux cleanPath: path.Clean, keeping one trailing slash. */
 function cleanUrlPath(path: string): string {
   if (path === '') return '/';
+  if (path.startsWith('/') && !path.includes('//') && !path.includes('/.')) return path;
   const rooted = path.startsWith('/') ? path : `/${path}`;
   const parts: string[] = [];
   for (const part of rooted.split('/')) {

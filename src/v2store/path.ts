@@ -2,7 +2,13 @@
  * Go's path.Clean for rooted paths: collapse "//", drop ".", resolve "..",
  * drop a trailing slash. Keys are always rooted.
  */
+const ALREADY_CLEAN = /^(?:\/[^/]+)*$/;
+const DOT_SEGMENT = /\/\.\.?(?:\/|$)/;
+
 export function cleanPath(raw: string): string {
+  if (raw === '/') return raw;
+  // Most keys arrive clean; checking is cheaper than rebuilding.
+  if (raw !== '' && ALREADY_CLEAN.test(raw) && !DOT_SEGMENT.test(raw)) return raw;
   const out: string[] = [];
   for (const part of raw.split('/')) {
     if (part === '' || part === '.') continue;
