@@ -11,6 +11,7 @@ export function serveCommand(): Command {
     .option('--data-dir <path>', 'where the WAL and snapshots live (default "<name>.cairn"; env CAIRN_DATA_DIR)')
     .option('--listen-client-urls <urls>', 'comma-separated URLs to serve clients on (default http://127.0.0.1:2379)')
     .option('--advertise-client-urls <urls>', 'comma-separated client URLs to tell others (default: the listen URLs)')
+    .option('--initial-advertise-peer-urls <urls>', 'peer URLs reported in /v2/members (default http://localhost:2380)')
     .option('--snapshot-count <n>', 'applied entries between snapshots (default 10000)')
     .option('--log-level <level>', 'trace|debug|info|warn|error|fatal|silent (default info)')
     .option('--config-file <path>', 'YAML file with the same settings, named like the flags')

@@ -5,6 +5,8 @@ export interface ServeConfig {
   readonly dataDir: string;
   readonly listenClientUrls: readonly string[];
   readonly advertiseClientUrls: readonly string[];
+  /** Reported as the member's peer URLs (etcd's default until peers exist). */
+  readonly initialAdvertisePeerUrls: readonly string[];
   readonly snapshotCount: number;
   readonly logLevel: string;
 }
@@ -24,6 +26,7 @@ export function resolveServeConfig(flags: Record<string, unknown>, env: NodeJS.P
     if (new URL(url).protocol === 'https:') throw new ConfigError(`listen-client-urls: TLS listeners are not supported yet (${url})`);
   }
   const advertiseClientUrls = asUrlList('advertise-client-urls', pick('advertise-client-urls')) ?? listenClientUrls;
+  const initialAdvertisePeerUrls = asUrlList('initial-advertise-peer-urls', pick('initial-advertise-peer-urls')) ?? ['http://localhost:2380'];
   const logLevel = asString('log-level', pick('log-level')) ?? 'info';
   if (!LOG_LEVELS.has(logLevel)) throw new ConfigError(`log-level must be one of ${[...LOG_LEVELS].join(', ')}`);
   return {
@@ -31,6 +34,7 @@ export function resolveServeConfig(flags: Record<string, unknown>, env: NodeJS.P
     dataDir: asString('data-dir', pick('data-dir')) ?? `${name}.cairn`,
     listenClientUrls,
     advertiseClientUrls,
+    initialAdvertisePeerUrls,
     snapshotCount: asPositiveInt('snapshot-count', pick('snapshot-count')) ?? 10_000,
     logLevel,
   };

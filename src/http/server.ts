@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Logger } from '../log/logger.js';
 import type { KeyService, MemberInfo } from '../server/key-service.js';
-import { goTime } from '../v2store/go-json.js';
+import { goJson, goTime } from '../v2store/go-json.js';
 import { goDuration } from './go-duration.js';
 import { KeysHandler } from './keys-handler.js';
 import { send, sendJson, sendMethodNotAllowed, sendNotFound, sendText } from './responses.js';
@@ -48,8 +48,12 @@ export function createClientServer(options: ClientApiOptions): Server {
       // Go's ServeMux redirects unclean paths rather than guessing.
       req.resume();
       const location = rawQuery === '' ? clean : `${clean}?${rawQuery}`;
-      const body = req.method === 'GET' ? `<a href="${location}">Moved Permanently</a>.\n\n` : '';
-      send(res, 301, ['Content-Type', 'text/html; charset=utf-8', 'Location', location], body);
+      // Go's http.Redirect: an HTML hint for GET and HEAD, a bare Location otherwise.
+      if (req.method === 'GET' || req.method === 'HEAD') {
+        send(res, 301, ['Content-Type', 'text/html; charset=utf-8', 'Location', location], `<a href="${location}">Moved Permanently</a>.\n\n`);
+      } else {
+        send(res, 301, ['Location', location], '');
+      }
       return;
     }
 
@@ -60,12 +64,13 @@ export function createClientServer(options: ClientApiOptions): Server {
     req.resume();
     switch (path) {
       case '/version':
-        if (!allow(req, res, ['GET', 'HEAD'])) return;
-        sendJson(res, 200, { etcdserver: ETCD_API_VERSION, etcdcluster: '3.4.0', cairn: CAIRN_VERSION });
+        if (!allow(req, res, ['GET'])) return;
+        sendRawJson(res, { etcdserver: ETCD_API_VERSION, etcdcluster: ETCD_API_VERSION });
         return;
       case '/health':
         if (!allow(req, res, ['GET'])) return;
-        sendJson(res, 200, { health: 'true' });
+        // etcd writes this body raw, labelled as text.
+        send(res, 200, ['Content-Type', 'text/plain; charset=utf-8'], '{"health":"true"}');
         return;
       case '/v2/members':
       case '/v2/members/':
@@ -86,12 +91,12 @@ export function createClientServer(options: ClientApiOptions): Server {
         return;
       case '/v2/stats/store':
         if (!allow(req, res, ['GET'])) return;
-        sendJson(res, 200, service.store.stats.toJson(service.store.watcherCount));
+        sendRawJson(res, service.store.stats.toJson(service.store.watcherCount));
         return;
       case '/v2/stats/self': {
         if (!allow(req, res, ['GET'])) return;
         const now = Date.now();
-        sendJson(res, 200, {
+        sendRawJson(res, {
           name: member.name,
           id: member.id,
           state: 'StateLeader',
@@ -104,7 +109,7 @@ export function createClientServer(options: ClientApiOptions): Server {
       }
       case '/v2/stats/leader':
         if (!allow(req, res, ['GET'])) return;
-        sendJson(res, 200, { leader: member.id, followers: {} });
+        sendRawJson(res, { leader: member.id, followers: {} });
         return;
       default:
         sendNotFound(res);
@@ -127,6 +132,11 @@ export function createClientServer(options: ClientApiOptions): Server {
     else socket.destroy();
   });
   return server;
+}
+
+/** etcd writes pre-encoded JSON for /version and /v2/stats/*: no trailing newline, unlike its Encoder output. */
+function sendRawJson(res: ServerResponse, value: unknown): void {
+  send(res, 200, ['Content-Type', 'application/json'], goJson(value));
 }
 
 function allow(req: IncomingMessage, res: ServerResponse, methods: readonly string[]): boolean {

@@ -18,7 +18,7 @@ export interface RunningServer {
 export async function startServer(config: ServeConfig, logger: Logger): Promise<RunningServer> {
   const node = await SingleNode.open({ dataDir: config.dataDir, logger, snapshotCount: config.snapshotCount });
   const identity = await loadOrCreateIdentity(config.dataDir, config.name);
-  const member = { id: identity.memberId, name: config.name, peerURLs: [] as string[], clientURLs: config.advertiseClientUrls };
+  const member = { id: identity.memberId, name: config.name, peerURLs: config.initialAdvertisePeerUrls, clientURLs: config.advertiseClientUrls };
   const servers: Server[] = [];
   const urls: string[] = [];
   try {

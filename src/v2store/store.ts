@@ -184,8 +184,12 @@ export class V2Store {
     if (refresh) value = node.value;
     const next = this.#index + 1;
     const prevNode = node.toJson(false, false, now);
-    if (!node.isDir) node.value = value;
-    node.modifiedIndex = next;
+    // etcd's node.Write refuses directories, so an update (updatedir) leaves a
+    // directory's stored modifiedIndex alone even though the event shows `next`.
+    if (!node.isDir) {
+      node.value = value;
+      node.modifiedIndex = next;
+    }
     this.#setExpiry(node, expireAt);
     const json: NodeJson = { key: path };
     if (node.isDir) json.dir = true;

@@ -152,10 +152,14 @@ async function runStep(target: FlowTarget, step: FlowStep, out: string[]): Promi
           clearTimeout(timer);
         } else {
           const until = step.until;
-          await waitFor(() => until(watch.stdout()) || watch.process.child.exitCode !== null, {
-            what: `${target.name}: output of etcdctl ${step.label} (so far: ${JSON.stringify(watch.stdout())})`,
-            timeoutMs: WATCH_DEADLINE_MS,
-          });
+          try {
+            await waitFor(() => until(watch.stdout()) || watch.process.child.exitCode !== null, {
+              what: `${target.name}: the expected output of etcdctl ${step.label}`,
+              timeoutMs: WATCH_DEADLINE_MS,
+            });
+          } catch (err) {
+            throw new Error(`${String(err)}\nstdout so far: ${JSON.stringify(watch.stdout())}\nstderr: ${JSON.stringify(watch.stderr())}`);
+          }
           const exitedEarly = watch.process.child.exitCode !== null;
           result = await watch.kill();
           // A live watch that is killed has no exit code worth comparing; one that died by itself has.

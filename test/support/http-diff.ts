@@ -150,6 +150,9 @@ export class DiffSession {
       this.#record(pending.label, step, [`${this.#cand.target.name} failed: ${candRes.message}`], refRes);
       throw new Error(`${this.#label} ${pending.label}: ${this.#cand.target.name} gave no response: ${candRes.message}\n${this.report()}`);
     }
+    if (process.env['COMPAT_TRACE'] === '1') {
+      console.log(`TRACE ${this.#label} ${pending.label}: ${describeStep(step)}\n  ${describe(refRes)}\n  ${describe(candRes)}`);
+    }
     this.#checkExpectation(pending.label, step, refRes, expect);
     const facts = (s: HttpStep) => ({ method: s.method ?? 'GET', path: s.path, params: parseParams(s.path, formText(s)) });
     const mode = step.compare ?? 'full';
@@ -221,7 +224,9 @@ export class DiffSession {
   }
 
   /** Both servers must still be holding the request open (e.g. a watch not woken by a refresh). */
-  expectPending(pending: PendingPair, why: string): void {
+  async expectPending(pending: PendingPair, why: string): Promise<void> {
+    // One round trip to each server first, so an answer the server already sent has time to arrive.
+    await Promise.all([currentIndex(this.#ref.target.url), currentIndex(this.#cand.target.url)]);
     const r = pending.ref.isDone();
     const c = pending.cand.isDone();
     if (r) throw new Error(`${this.#label} ${pending.label}: reference answered although ${why}; the test is wrong`);
@@ -231,6 +236,34 @@ export class DiffSession {
         `${this.#cand.target.name} answered although ${why}: ${res === undefined ? '(connection failed)' : describe(res)}`,
       ]);
     }
+  }
+
+  /**
+   * For a request that may or may not still be waiting (a fuzzed watch):
+   * compares it if both servers answered, leaves it if both still wait, and
+   * records a difference if only one answered (after a short grace for the
+   * other answer to arrive). Returns whether the request is finished.
+   */
+  async settle(pending: PendingPair): Promise<'open' | 'closed'> {
+    await Promise.all([currentIndex(this.#ref.target.url), currentIndex(this.#cand.target.url)]);
+    const r = pending.ref.isDone();
+    const c = pending.cand.isDone();
+    if (!r && !c) return 'open';
+    if (r !== c) {
+      const late = r ? pending.cand : pending.ref;
+      await Promise.race([late.response.catch(() => undefined), new Promise((res) => setTimeout(res, 3_000).unref())]);
+    }
+    if (pending.ref.isDone() && pending.cand.isDone()) {
+      await this.finish(pending).catch(() => undefined);
+      return 'closed';
+    }
+    const answered = pending.ref.isDone() ? this.#ref.target.name : this.#cand.target.name;
+    const res = pending.ref.settled() ?? pending.cand.settled();
+    this.#record(pending.label, pending.steps[0], [
+      `only ${answered} answered; the other still holds the request open: ${res === undefined ? '(connection error)' : describe(res)}`,
+    ]);
+    this.abort(pending);
+    return 'closed';
   }
 
   /** Closes a pending request on both servers (a watch that is no longer needed). */
@@ -250,7 +283,8 @@ export class DiffSession {
 
   #noteIndex(st: TargetState, res: RawResponse): void {
     const v = res.headers['x-etcd-index'];
-    if (v !== undefined && /^\d+$/.test(v) && Number(v) > 0) st.lastIndex = Number(v);
+    // The highest index seen: a watch's header carries the index when it started, which may be older.
+    if (v !== undefined && /^\d+$/.test(v)) st.lastIndex = Math.max(st.lastIndex, Number(v));
   }
 
   #checkExpectation(label: string, step: HttpStep, res: RawResponse, expect?: Expectation): void {

@@ -71,7 +71,8 @@ export function startRaw(baseUrl: string, req: RawRequest, timeoutMs = 30_000): 
     host: url.hostname,
     port: url.port,
     method: req.method,
-    path: req.path,
+    // Node refuses to send raw non-ASCII or spaces; encode just those, keep every other byte as given.
+    path: req.path.replace(/[^\x21-\x7e]/gu, (c) => encodeURIComponent(c)),
     headers,
     agent: false,
     setHost: true,

@@ -89,7 +89,25 @@ export function normalizeResponse(
   const problems: string[] = [];
   const ttls: number[] = [];
   const expirations: number[] = [];
-  const delta = (n: number): number | string => (n === 0 ? 0 : `Δ${n - base}`);
+
+  let body: unknown = res.text;
+  let bodyIsJson = false;
+  const trimmed = res.text.trim();
+  if (trimmed.startsWith('{') || trimmed.startsWith('[')) {
+    try {
+      body = JSON.parse(trimmed);
+      bodyIsJson = true;
+    } catch {
+      body = res.text;
+    }
+  }
+  const errorCode = bodyIsJson && typeof body === 'object' && body !== null && 'errorCode' in body
+    ? (body as { errorCode: unknown }).errorCode
+    : undefined;
+  // Form errors (2xx codes) are raised before the store is consulted and carry
+  // index 0 in etcd; there 0 is a literal, not a position in the store's history.
+  const literalZero = typeof errorCode === 'number' && errorCode >= 200 && errorCode < 300;
+  const delta = (n: number): number | string => (n === 0 && literalZero ? 0 : `Δ${n - base}`);
 
   const headers: Record<string, string> = {};
   for (const name of EXACT_HEADERS) {
@@ -105,25 +123,12 @@ export function normalizeResponse(
     headers['x-etcd-index'] = /^\d+$/.test(etcdIndex) ? String(delta(n)) : `<not a number: ${etcdIndex}>`;
   }
 
-  let body: unknown = res.text;
-  let bodyIsJson = false;
-  const trimmed = res.text.trim();
-  if (trimmed.startsWith('{') || trimmed.startsWith('[')) {
-    try {
-      body = JSON.parse(trimmed);
-      bodyIsJson = true;
-    } catch {
-      body = res.text;
-    }
-  }
-
   if (bodyIsJson) {
     if (mode === 'shape') {
       body = shapeOf(body);
     } else {
       const sorted = req.params.get('sorted') === 'true';
-      const isError = typeof body === 'object' && body !== null && 'errorCode' in body;
-      body = isError ? normalizeError(body as Record<string, unknown>) : normalizeNodeTree(body, sorted);
+      body = errorCode !== undefined ? normalizeError(body as Record<string, unknown>) : normalizeNodeTree(body, sorted);
     }
   }
 
@@ -185,9 +190,9 @@ export function normalizeResponse(
         else expirations.push(at);
         out[k] = '<expiration>';
       } else if (k === 'nodes' && Array.isArray(v)) {
-        const nodes = v.map((n) => normalizeNodeTree(n, sorted));
         // Unsorted listings come out in Go map order, which is random: compare them as sets.
-        out[k] = sorted ? nodes : [...nodes].sort(byKey);
+        // Sorting happens before normalizing so TTLs are collected in the same order on both sides.
+        out[k] = (sorted ? v : [...v].sort(byKey)).map((n) => normalizeNodeTree(n, sorted));
       } else {
         out[k] = normalizeNodeTree(v, sorted);
       }
