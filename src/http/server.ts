@@ -34,8 +34,10 @@ export function createClientServer(options: ClientApiOptions): Server {
     try {
       path = decodeURIComponent(rawPath);
     } catch {
+      // Go's server refuses an unparsable URL before any handler (so before CORS) runs.
       req.resume();
-      sendText(res, 400, '400 Bad Request');
+      res.writeHead(400, ['Content-Type', 'text/plain; charset=utf-8', 'Connection', 'close']);
+      res.end('400 Bad Request');
       return;
     }
     if (req.method === 'OPTIONS') {
@@ -112,6 +114,10 @@ export function createClientServer(options: ClientApiOptions): Server {
         sendRawJson(res, { leader: member.id, followers: {} });
         return;
       default:
+        if (path.startsWith('/v2/members/')) {
+          memberById(req, res, path.slice('/v2/members/'.length), member, clusterHeader);
+          return;
+        }
         sendNotFound(res);
     }
   };
@@ -132,6 +138,21 @@ export function createClientServer(options: ClientApiOptions): Server {
     else socket.destroy();
   });
   return server;
+}
+
+/** /v2/members/<id>: a GET names no member resource; writes need a cluster (Raft issue). */
+function memberById(req: IncomingMessage, res: ServerResponse, id: string, member: MemberInfo, clusterHeader: readonly string[]): void {
+  if (!allow(req, res, ['GET', 'POST', 'DELETE', 'PUT'])) return;
+  const notFound = (message: string): void => send(res, 404, ['Content-Type', 'application/json', ...clusterHeader], goJson({ message }));
+  if (req.method === 'GET' || req.method === 'POST') {
+    notFound('Not found');
+    return;
+  }
+  if (id !== member.id) {
+    notFound(`No such member: ${id}`);
+    return;
+  }
+  send(res, 501, ['Content-Type', 'application/json', ...clusterHeader], goJson({ message: 'runtime membership changes need a replicated cluster' }));
 }
 
 /** etcd writes pre-encoded JSON for /version and /v2/stats/*: no trailing newline, unlike its Encoder output. */

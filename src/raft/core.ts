@@ -74,13 +74,30 @@ const silent: RaftLogger = { debug() {}, info() {}, warn() {} };
 /**
  * A single Raft member as a synchronous, deterministic state machine: no
  * timers, no I/O, no async. Inputs are method calls (tick, step, propose,
- * ...); outputs are collected into a Ready, which the driver persists,
- * sends and applies before calling advance().
+ * ...); outputs are collected into a Ready.
  *
- * Invariants the core relies on from its driver:
- * - every Ready is handled in order: persist, send, apply, advance;
- * - the LogReader reflects all Readies advanced so far;
- * - each committed conf entry is passed to applyConfChange() when applied.
+ * The driver loop (one per node, all calls on one logical thread):
+ *
+ *   every tick interval:        core.tick()
+ *   on a message from a peer:   core.step(msg)
+ *   on client requests:         core.propose(data) / readIndex(ctx) / ...
+ *   whenever core.hasReady():
+ *     const rd = core.ready();
+ *     1. persist: rd.snapshot (replaces the log), rd.entries (an entry at
+ *        index i drops stored entries >= i) and rd.hardState, in one write,
+ *        fsynced when rd.mustSync; then make them visible to the LogReader
+ *        (MemoryStorage.applySnapshot/append/setHardState);
+ *     2. send rd.messages (only now: they may promise what step 1 stored);
+ *        report transport failures with reportUnreachable(), and the fate of
+ *        every 'snapshot' message with reportSnapshot();
+ *     3. apply: restore the state machine from rd.snapshot if present, then
+ *        rd.committed in order, calling applyConfChange() for 'conf'
+ *        entries; serve reads from rd.readStates once applied >= index;
+ *     4. core.advance(rd).
+ *
+ * Inputs may arrive between ready() and advance() (an async driver awaiting
+ * its fsync); their output goes into the next Ready. ready() may not be
+ * called again before advance(); hasReady() is false in between.
  */
 export class RaftCore {
   readonly id: NodeId;
@@ -290,8 +307,13 @@ export class RaftCore {
         // its term (its followers ignore it, and with pre-vote/check-quorum
         // nobody bumps their term by campaigning at it). Tell it.
         this.msgs.push(this.appendResp(m.from, 0, false, 0, 0));
-      } else if (m.type === 'preVote') {
-        this.msgs.push({ type: 'preVoteResp', from: this.id, to: m.from, term: this.term, reject: true });
+      } else if (m.type === 'vote' || m.type === 'preVote') {
+        // Reject with our term so that the candidate catches up (§5.1).
+        // Staying silent can livelock: a node whose membership view lags
+        // may never send the candidate anything else, and both keep
+        // campaigning with the candidate's term always behind.
+        const type = m.type === 'vote' ? 'voteResp' : 'preVoteResp';
+        this.msgs.push({ type, from: this.id, to: m.from, term: this.term, reject: true });
       }
       return;
     }

@@ -31,7 +31,7 @@ export class SnapshotTemporarilyUnavailableError extends CairnError {
   }
 }
 
-export type DropReason = 'noLeader' | 'transferring' | 'confChangePending' | 'notLeader' | 'invalidConfChange';
+export type DropReason = 'noLeader' | 'transferring' | 'confChangePending' | 'invalidConfChange';
 
 /** A proposal, conf change or read request the core cannot take now; the caller may retry. */
 export class ProposalDroppedError extends CairnError {

@@ -32,9 +32,8 @@ export class RaftLog {
     return this.unstable.maybeLastIndex() ?? this.storage.lastIndex();
   }
 
-  /** Last index known durable (everything not waiting in the unstable log). */
+  /** Last index of the durable prefix (leaders only: they never hold an unstable snapshot). */
   stableLastIndex(): number {
-    if (this.unstable.snapshot !== undefined) return this.unstable.snapshot.index - 1;
     return this.unstable.entries.length > 0 ? this.unstable.offset - 1 : this.lastIndex();
   }
 

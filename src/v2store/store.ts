@@ -246,7 +246,8 @@ export class V2Store {
   #compareAndDelete(rawPath: string, prevValue: string, prevIndex: number, now: number): V2Event {
     const path = cleanPath(rawPath);
     const node = this.#lookup(path);
-    if (node.isDir) throw new V2Error(ErrorCode.NotFile, path, this.#index);
+    // etcd strips its keyspace prefix from causes, which leaves nothing for the root.
+    if (node.isDir) throw new V2Error(ErrorCode.NotFile, path === '/' ? '' : path, this.#index);
     this.#checkCompare(node, prevValue, prevIndex);
     const next = this.#index + 1;
     const json: NodeJson = { key: path, modifiedIndex: next, createdIndex: node.createdIndex };
