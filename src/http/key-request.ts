@@ -102,7 +102,9 @@ export function parseKeyRequest(method: string, keyPath: string, form: FormValue
   switch (method) {
     case 'GET':
     case 'HEAD':
-      if (wait) return { kind: 'watch', path: keyPath, recursive, stream, waitIndex };
+      // etcd turns a quorum GET into a read through consensus before it looks
+      // at `wait`, so quorum=true&wait=true is a plain read there, and here.
+      if (wait && !quorum) return { kind: 'watch', path: keyPath, recursive, stream, waitIndex };
       return { kind: 'get', path: keyPath, recursive, sorted, quorum, head: method === 'HEAD' };
     case 'POST':
       return { kind: 'write', noValueOnSuccess, command: { op: 'create', path: keyPath, value, dir, unique: true, expireAt } };

@@ -49,10 +49,10 @@ export function createClientServer(options: ClientApiOptions): Server {
     if (clean !== path) {
       // Go's ServeMux redirects unclean paths rather than guessing.
       req.resume();
-      const location = rawQuery === '' ? clean : `${clean}?${rawQuery}`;
+      const location = rawQuery === '' ? escapeUrlPath(clean) : `${escapeUrlPath(clean)}?${rawQuery}`;
       // Go's http.Redirect: an HTML hint for GET and HEAD, a bare Location otherwise.
       if (req.method === 'GET' || req.method === 'HEAD') {
-        send(res, 301, ['Content-Type', 'text/html; charset=utf-8', 'Location', location], `<a href="${location}">Moved Permanently</a>.\n\n`);
+        send(res, 301, ['Content-Type', 'text/html; charset=utf-8', 'Location', location], `<a href="${escapeHtml(location)}">Moved Permanently</a>.\n\n`);
       } else {
         send(res, 301, ['Location', location], '');
       }
@@ -168,6 +168,20 @@ function allow(req: IncomingMessage, res: ServerResponse, methods: readonly stri
 
 function memberJson(member: MemberInfo): Record<string, unknown> {
   return { id: member.id, name: member.name, peerURLs: [...member.peerURLs], clientURLs: [...member.clientURLs] };
+}
+
+/** Go's URL path escaping: unreserved characters and $&+,/:;=@ stay, the rest become %XX. */
+function escapeUrlPath(path: string): string {
+  let out = '';
+  for (const byte of Buffer.from(path, 'utf8')) {
+    const ch = String.fromCharCode(byte);
+    out += /[A-Za-z0-9\-_.~$&+,/:;=@]/.test(ch) ? ch : `%${byte.toString(16).toUpperCase().padStart(2, '0')}`;
+  }
+  return out;
+}
+
+function escapeHtml(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&#34;').replace(/'/g, '&#39;');
 }
 
 /** Go's ServeMux cleanPath: path.Clean, keeping one trailing slash. */
