@@ -12,36 +12,56 @@ function isHex(code: number): boolean {
   return (code >= 48 && code <= 57) || (code >= 65 && code <= 70) || (code >= 97 && code <= 102);
 }
 
-function quoteGo(text: string): string {
-  return JSON.stringify(text);
+const NAMED_ESCAPES: Readonly<Record<number, string>> = { 7: '\\a', 8: '\\b', 12: '\\f', 10: '\\n', 13: '\\r', 9: '\\t', 11: '\\v' };
+const PRINTABLE = /^[\p{L}\p{M}\p{N}\p{P}\p{S} ]$/u;
+
+/** Go's strconv.Quote over raw bytes: invalid UTF-8 as \xNN, controls escaped, printable runes kept. */
+export function quoteGoBytes(bytes: Buffer): string {
+  let out = '"';
+  const text = bytes.toString('utf8');
+  let offset = 0;
+  for (const ch of text) {
+    const code = ch.codePointAt(0) as number;
+    const encoded = Buffer.from(ch, 'utf8');
+    if (code === 0xfffd && !bytes.subarray(offset, offset + 3).equals(encoded)) {
+      // A replacement character here stands for one invalid byte of input.
+      out += `\\x${(bytes[offset] as number).toString(16).padStart(2, '0')}`;
+      offset += 1;
+      continue;
+    }
+    offset += encoded.length;
+    if (ch === '"' || ch === '\\') out += `\\${ch}`;
+    else if (NAMED_ESCAPES[code] !== undefined) out += NAMED_ESCAPES[code];
+    else if (code < 0x20 || code === 0x7f) out += `\\x${code.toString(16).padStart(2, '0')}`;
+    else if (PRINTABLE.test(ch)) out += ch;
+    else if (code < 0x10000) out += `\\u${code.toString(16).padStart(4, '0')}`;
+    else out += `\\U${code.toString(16).padStart(8, '0')}`;
+  }
+  return `${out}"`;
 }
 
-/** Go's url.QueryUnescape: "+" is a space, "%XX" a byte; a bad escape throws. */
+/**
+ * Go's url.QueryUnescape: "+" is a space, "%XX" a byte; a bad escape throws.
+ * `text` is a byte string (latin1: one char per byte), as Node hands over
+ * request lines and as bodies are read, so escapes are judged on bytes.
+ */
 export function queryUnescape(text: string): string {
-  if (!text.includes('%') && !text.includes('+')) return text;
+  if (!/[%+\u0080-\u00ff]/.test(text)) return text;
   const bytes: number[] = [];
-  let plain = true;
   for (let i = 0; i < text.length; i++) {
     const code = text.charCodeAt(i);
     if (code === 37 /* % */) {
       if (i + 2 >= text.length || !isHex(text.charCodeAt(i + 1)) || !isHex(text.charCodeAt(i + 2))) {
-        throw new FormError(`invalid URL escape ${quoteGo(text.slice(i, i + 3))}`);
+        throw new FormError(`invalid URL escape ${quoteGoBytes(Buffer.from(text.slice(i, i + 3), 'latin1'))}`);
       }
       bytes.push(Number.parseInt(text.slice(i + 1, i + 3), 16));
-      plain = false;
       i += 2;
     } else if (code === 43 /* + */) {
       bytes.push(32);
-    } else if (code < 0x80) {
-      bytes.push(code);
     } else {
-      // Non-ASCII input is already text; keep its UTF-8 bytes.
-      const ch = String.fromCodePoint(text.codePointAt(i) as number);
-      for (const b of Buffer.from(ch, 'utf8')) bytes.push(b);
-      i += ch.length - 1;
+      bytes.push(code & 0xff);
     }
   }
-  if (plain) return text.replace(/\+/g, ' ');
   return Buffer.from(bytes).toString('utf8');
 }
 

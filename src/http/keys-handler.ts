@@ -82,7 +82,7 @@ export class KeysHandler {
     const form: FormValues = new Map();
     // Go's ParseForm: only POST/PUT/PATCH bodies count, body values first.
     if (body !== undefined && (method === 'POST' || method === 'PUT') && isFormContentType(req.headers['content-type'])) {
-      const parsed = parseQuery(body.toString('utf8'), form);
+      const parsed = parseQuery(body.toString('latin1'), form);
       if (parsed.error !== undefined) throw requestError(ErrorCode.InvalidForm, parsed.error.message);
     }
     const parsed = parseQuery(rawQuery, form);

@@ -22,7 +22,7 @@ export interface StepContext {
   readonly base: number;
   /** Absolute index on this server for a delta from the sequence start. */
   abs(delta: number): number;
-  /** Index of the last response's X-Etcd-Index on this server (absolute). */
+  /** The highest X-Etcd-Index seen so far on this server (absolute). */
   readonly lastIndex: number;
 }
 
@@ -124,6 +124,8 @@ export class DiffSession {
     const ready = opts.waitForHeaders === false
       ? Promise.resolve()
       : this.#awaitHeaders(pair);
+    // Callers that never await `ready` must not crash the run with an unhandled rejection.
+    ready.catch(() => undefined);
     return { ...pair, ready };
   }
 
@@ -220,6 +222,40 @@ export class DiffSession {
     if (bad.length > 0 && first !== undefined) {
       const step = resolveStep(first, this.contextFor('ref'));
       this.#record(label, step, [`${bad.length} of ${inputs.length} bulk requests got a different status, first: ${a[bad[0] ?? 0]} vs ${b[bad[0] ?? 0]}`]);
+    }
+  }
+
+  /**
+   * For a streaming watch (stream=true), which never ends: waits until both
+   * servers sent `count` newline-terminated events, compares them one by one
+   * (each with the response's headers), then closes the connections.
+   */
+  async finishStream(pending: PendingPair, count: number): Promise<void> {
+    const lines = (p: PendingRequest): string[] => p.partial().split('\n').filter((l) => l !== '');
+    await waitFor(() => lines(pending.ref).length >= count && lines(pending.cand).length >= count, {
+      what: `${count} streamed events from both servers`,
+      timeoutMs: 20_000,
+    }).catch((err: unknown) => {
+      this.#record(pending.label, pending.steps[0], [
+        `streamed events: ${lines(pending.ref).length} from ${this.#ref.target.name}, ${lines(pending.cand).length} from ${this.#cand.target.name} (${String(err)})`,
+      ]);
+    });
+    const [refHead, candHead] = await Promise.all([pending.ref.headers, pending.cand.headers]);
+    this.abort(pending);
+    const asResponse = (head: { status: number; headers: Readonly<Record<string, string>> }, text: string): RawResponse => ({
+      status: head.status, headers: head.headers, body: Buffer.from(text), text, sentAt: 0, receivedAt: 0,
+    });
+    const a = lines(pending.ref);
+    const b = lines(pending.cand);
+    const facts = (st: HttpStep) => ({ method: st.method ?? 'GET', path: st.path, params: parseParams(st.path, formText(st)) });
+    for (let i = 0; i < Math.max(a.length, b.length); i++) {
+      const x = asResponse(refHead, `${a[i] ?? ''}\n`);
+      const y = asResponse(candHead, `${b[i] ?? ''}\n`);
+      const diffs = compareNormalized(
+        normalizeResponse(x, facts(pending.steps[0]), this.#ref.base),
+        normalizeResponse(y, facts(pending.steps[1]), this.#cand.base),
+      );
+      if (diffs.length > 0) this.#record(`${pending.label} event ${i + 1}`, pending.steps[0], diffs, x, y);
     }
   }
 

@@ -31,6 +31,8 @@ export interface PendingRequest {
   isDone(): boolean;
   /** The response once it fully arrived, else undefined. */
   settled(): RawResponse | undefined;
+  /** The body received so far (a streaming watch never ends). */
+  partial(): string;
   /** Closes the connection; `response` then rejects (unless it already ended). */
   abort(): void;
 }
@@ -58,6 +60,7 @@ export function startRaw(baseUrl: string, req: RawRequest, timeoutMs = 30_000): 
   }
   let done = false;
   let result: RawResponse | undefined;
+  const chunks: Buffer[] = [];
   let resolveHeaders!: (v: { status: number; headers: Record<string, string> }) => void;
   let rejectHeaders!: (err: Error) => void;
   const headersPromise = new Promise<{ status: number; headers: Record<string, string> }>((res, rej) => {
@@ -84,7 +87,6 @@ export function startRaw(baseUrl: string, req: RawRequest, timeoutMs = 30_000): 
     clientReq.on('response', (res) => {
       const flat = flattenHeaders(res.headers);
       resolveHeaders({ status: res.statusCode ?? 0, headers: flat });
-      const chunks: Buffer[] = [];
       res.on('data', (chunk: Buffer) => chunks.push(chunk));
       res.on('end', () => {
         clearTimeout(timer);
@@ -121,6 +123,7 @@ export function startRaw(baseUrl: string, req: RawRequest, timeoutMs = 30_000): 
     response,
     isDone: () => done,
     settled: () => result,
+    partial: () => Buffer.concat(chunks).toString('utf8'),
     abort: () => {
       clientReq.destroy(new Error('aborted by test'));
     },

@@ -106,7 +106,9 @@ export function normalizeResponse(
     : undefined;
   // Form errors (2xx codes) are raised before the store is consulted and carry
   // index 0 in etcd; there 0 is a literal, not a position in the store's history.
-  const literalZero = typeof errorCode === 'number' && errorCode >= 200 && errorCode < 300;
+  // A HEAD answer has no body to tell; a 400 with X-Etcd-Index 0 is then a form error too.
+  const literalZero = (typeof errorCode === 'number' && errorCode >= 200 && errorCode < 300) ||
+    (req.method === 'HEAD' && res.status === 400 && res.headers['x-etcd-index'] === '0');
   const delta = (n: number): number | string => (n === 0 && literalZero ? 0 : `Δ${n - base}`);
 
   const headers: Record<string, string> = {};
@@ -114,6 +116,13 @@ export function normalizeResponse(
     const v = res.headers[name];
     if (v !== undefined) headers[name] = v;
   }
+  // A redirect keeps the query string, where index parameters are per-server numbers.
+  const indexParams = (s: string): string =>
+    s.replace(/([?&](?:amp;)?(?:prevIndex|waitIndex)=)(\d+)(?=&|$|")/g, (m, k: string, n: string) =>
+      // 0 and overflowing numbers are literals a client wrote, not positions in the store.
+      n === '0' || n.length > 15 ? m : `${k}${delta(Number(n))}`);
+  const location = headers['location'];
+  if (location !== undefined) headers['location'] = indexParams(location);
   for (const name of PRESENCE_HEADERS) {
     if (res.headers[name] !== undefined) headers[name] = '<present>';
   }
@@ -123,6 +132,7 @@ export function normalizeResponse(
     headers['x-etcd-index'] = /^\d+$/.test(etcdIndex) ? String(delta(n)) : `<not a number: ${etcdIndex}>`;
   }
 
+  if (!bodyIsJson && res.status >= 300 && res.status < 400) body = indexParams(res.text);
   if (bodyIsJson) {
     if (mode === 'shape') {
       body = shapeOf(body);

@@ -35,47 +35,62 @@ export interface RequestTemplate {
   readonly rawBody?: { readonly bytes: string; readonly contentType: string | undefined };
 }
 
-const SEGMENTS = [
-  'a', 'b', 'c', 'a', 'b', 'dir', 'q',
-  '_h', '_hidden',
-  '..', '.', '', '%2F', '%2e%2e', '%zz', '%', '%20sp', 'a+b',
-  '%D0%BA%D0%BB%D1%8E%D1%87', 'ключ', '日本',
-  'x'.repeat(300),
-  '00000000000000000001',
+const PLAIN_SEGMENTS = ['a', 'a', 'a', 'b', 'b', 'b', 'c', 'dir', 'q', '_h'];
+const ODD_SEGMENTS = [
+  '_hidden', '..', '.', '', '%2F', '%2e%2e', '%zz', '%', '%20sp', 'a+b',
+  '%D0%BA%D0%BB%D1%8E%D1%87', 'ключ', '日本', 'x'.repeat(300),
 ];
-
-const BOOLS = ['true', 'true', 'false', '1', '0', 't', 'F', 'TRUE', 'maybe', '', 'yes'];
-const TTLS = ['', '100', '3600', '0100', '4294967296', '-1', '1e3', 'abc', '1.5', '99999999999999999999', '%205', '+100'];
-const VALUES = ['v', '', '1', 'ünï', 'a b', 'x%26y', '%zz', 'line%0Abreak', 'Hello'];
-const PREV_VALUES = ['v', '', '1', 'nope', 'Hello'];
-const BAD_INDEXES = ['x', '-1', '', '1.5', '0', '99999999999999999999', '1e3'];
-
-const indexArb: fc.Arbitrary<IndexParam> = fc.oneof(
-  { weight: 3, arbitrary: fc.integer({ min: 0, max: 12 }).map((delta) => ({ delta })) },
-  { weight: 1, arbitrary: fc.constantFrom(...BAD_INDEXES).map((raw) => ({ raw })) },
+const segmentArb = fc.oneof(
+  { weight: 9, arbitrary: fc.constantFrom(...PLAIN_SEGMENTS) },
+  { weight: 1, arbitrary: fc.constantFrom(...ODD_SEGMENTS) },
 );
 
+// Each parameter has well-formed values (so requests reach the store) and malformed ones.
+const GOOD = {
+  bool: ['true', 'true', 'false', '1', 't', 'F', 'TRUE'],
+  ttl: ['', '100', '3600', '0100', '4294967296'],
+  value: ['v', '', '1', 'ünï', 'a%20b', 'x%26y', 'line%0Abreak', 'Hello'],
+  prevValue: ['v', '1', 'nope', 'Hello'],
+};
+const BAD = {
+  bool: ['maybe', '', 'yes', '2'],
+  ttl: ['-1', '1e3', 'abc', '1.5', '99999999999999999999', '%205', '+100'],
+  value: ['%zz', '%'],
+  prevValue: [''],
+  index: ['x', '-1', '', '1.5', '0', '99999999999999999999', '1e3'],
+};
+
+const pick = (good: readonly string[], bad: readonly string[]): fc.Arbitrary<string> =>
+  fc.oneof({ weight: 9, arbitrary: fc.constantFrom(...good) }, { weight: 1, arbitrary: fc.constantFrom(...bad) });
+
+const indexArb: fc.Arbitrary<IndexParam> = fc.oneof(
+  { weight: 6, arbitrary: fc.integer({ min: 0, max: 12 }).map((delta) => ({ delta })) },
+  { weight: 1, arbitrary: fc.constantFrom(...BAD.index).map((raw) => ({ raw })) },
+);
+
+const boolParam = (name: string) => pick(GOOD.bool, BAD.bool).map((v) => [name, v] as const);
+
 const paramArb: fc.Arbitrary<readonly [string, string | IndexParam]> = fc.oneof(
-  { weight: 4, arbitrary: fc.constantFrom(...VALUES).map((v) => ['value', v] as const) },
-  { weight: 2, arbitrary: fc.constantFrom(...BOOLS).map((v) => ['dir', v] as const) },
-  { weight: 2, arbitrary: fc.constantFrom(...BOOLS).map((v) => ['recursive', v] as const) },
-  { weight: 2, arbitrary: fc.constantFrom(...BOOLS).map((v) => ['sorted', v] as const) },
-  { weight: 1, arbitrary: fc.constantFrom(...BOOLS).map((v) => ['wait', v] as const) },
-  { weight: 1, arbitrary: fc.constantFrom(...BOOLS).map((v) => ['quorum', v] as const) },
-  { weight: 1, arbitrary: fc.constantFrom(...BOOLS).map((v) => ['stream', v] as const) },
-  { weight: 1, arbitrary: fc.constantFrom(...BOOLS).map((v) => ['noValueOnSuccess', v] as const) },
-  { weight: 1, arbitrary: fc.constantFrom(...BOOLS).map((v) => ['refresh', v] as const) },
-  { weight: 2, arbitrary: fc.constantFrom(...BOOLS).map((v) => ['prevExist', v] as const) },
-  { weight: 2, arbitrary: fc.constantFrom(...TTLS).map((v) => ['ttl', v] as const) },
-  { weight: 2, arbitrary: fc.constantFrom(...PREV_VALUES).map((v) => ['prevValue', v] as const) },
+  { weight: 6, arbitrary: pick(GOOD.value, BAD.value).map((v) => ['value', v] as const) },
+  { weight: 2, arbitrary: boolParam('dir') },
+  { weight: 3, arbitrary: boolParam('recursive') },
+  { weight: 2, arbitrary: boolParam('sorted') },
+  { weight: 1, arbitrary: boolParam('wait') },
+  { weight: 1, arbitrary: boolParam('quorum') },
+  { weight: 1, arbitrary: boolParam('stream') },
+  { weight: 1, arbitrary: boolParam('noValueOnSuccess') },
+  { weight: 1, arbitrary: boolParam('refresh') },
+  { weight: 2, arbitrary: boolParam('prevExist') },
+  { weight: 2, arbitrary: pick(GOOD.ttl, BAD.ttl).map((v) => ['ttl', v] as const) },
+  { weight: 2, arbitrary: pick(GOOD.prevValue, BAD.prevValue).map((v) => ['prevValue', v] as const) },
   { weight: 2, arbitrary: indexArb.map((v) => ['prevIndex', v] as const) },
   { weight: 1, arbitrary: indexArb.map((v) => ['waitIndex', v] as const) },
   { weight: 1, arbitrary: fc.constantFrom(['foo', 'bar'] as const, ['%zz', ''] as const, ['a', '%G0'] as const, ['', ''] as const) },
 );
 
 const METHODS = fc.oneof(
-  { weight: 4, arbitrary: fc.constant('GET') },
-  { weight: 5, arbitrary: fc.constant('PUT') },
+  { weight: 5, arbitrary: fc.constant('GET') },
+  { weight: 6, arbitrary: fc.constant('PUT') },
   { weight: 2, arbitrary: fc.constant('POST') },
   { weight: 3, arbitrary: fc.constant('DELETE') },
   { weight: 1, arbitrary: fc.constant('HEAD') },
@@ -97,11 +112,15 @@ const rawBodyArb = fc.record({
 export const requestTemplateArb: fc.Arbitrary<RequestTemplate> = fc
   .record({
     method: METHODS,
-    segments: fc.array(fc.constantFrom(...SEGMENTS), { minLength: 0, maxLength: 3 }),
-    trailingSlash: fc.boolean(),
-    params: fc.array(paramArb, { maxLength: 5 }),
+    segments: fc.oneof(
+      { weight: 1, arbitrary: fc.constant([]) },
+      { weight: 8, arbitrary: fc.array(segmentArb, { minLength: 1, maxLength: 2 }) },
+      { weight: 1, arbitrary: fc.array(segmentArb, { minLength: 3, maxLength: 4 }) },
+    ),
+    trailingSlash: fc.integer({ min: 0, max: 5 }).map((n) => n === 0),
+    params: fc.array(paramArb, { maxLength: 4 }),
     paramsInBody: fc.boolean(),
-    rawBody: fc.option(rawBodyArb, { freq: 6 }),
+    rawBody: fc.option(rawBodyArb, { freq: 10 }),
   })
   .map(({ method, segments, trailingSlash, params, paramsInBody, rawBody }) => ({
     method,
@@ -112,7 +131,17 @@ export const requestTemplateArb: fc.Arbitrary<RequestTemplate> = fc
     ...(rawBody === null ? {} : { rawBody }),
   }));
 
-export const sequenceArb = fc.array(requestTemplateArb, { minLength: 1, maxLength: 10 });
+/** Fixed writes at the start of every sequence, so the random requests find keys, directories and a TTL. */
+export const SETUP: readonly RequestTemplate[] = [
+  { method: 'PUT', keyPath: 'a', trailingSlash: false, params: [['value', 'v']], paramsInBody: true },
+  { method: 'PUT', keyPath: 'b/a', trailingSlash: false, params: [['value', '1']], paramsInBody: true },
+  { method: 'PUT', keyPath: 'dir/b', trailingSlash: false, params: [['value', 'Hello'], ['ttl', '3600']], paramsInBody: false },
+  { method: 'PUT', keyPath: 'b/_h', trailingSlash: false, params: [['value', 'hidden']], paramsInBody: true },
+];
+
+export const sequenceArb = fc
+  .array(requestTemplateArb, { minLength: 3, maxLength: 10 })
+  .map((random) => [...SETUP, ...random]);
 
 /** Turns a template into a concrete request for one server. */
 export function resolveTemplate(t: RequestTemplate, prefix: string, ctx: StepContext): HttpStep {
