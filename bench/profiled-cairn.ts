@@ -1,10 +1,9 @@
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { CAIRN_MAIN } from '../test/support/cairn.js';
+import { CAIRN_MAIN, waitForCairnReady } from '../test/support/cairn.js';
 import { freePort } from '../test/support/ports.js';
 import { startProcess, type ManagedProcess } from '../test/support/process.js';
-import { waitFor } from '../test/support/wait.js';
 import { BenchError } from './errors.js';
 
 export interface ProfiledCairn {
@@ -34,10 +33,7 @@ export async function startProfiledCairn(profileDir: string): Promise<ProfiledCa
     '--log-level', 'warn',
   ]);
   try {
-    await waitFor(async () => {
-      if (proc.child.exitCode !== null) throw new Error(`exited with ${proc.child.exitCode}`);
-      return (await fetch(`${url}/health`)).ok;
-    }, { what: `cairn serve on ${url}`, timeoutMs: 30_000 });
+    await waitForCairnReady(proc, url);
   } catch (err) {
     await proc.kill('SIGKILL');
     rmSync(dataDir, { recursive: true, force: true });

@@ -94,23 +94,12 @@ export class V2Store {
   }
 
   #counted(stat: StatKey, run: () => V2Event): V2Event {
-    const stats = this.stats;
     try {
       const event = run();
-      if (stat === 'sets') stats.setsSuccess += 1;
-      else if (stat === 'create') stats.createSuccess += 1;
-      else if (stat === 'update') stats.updateSuccess += 1;
-      else if (stat === 'compareAndSwap') stats.compareAndSwapSuccess += 1;
-      else if (stat === 'delete') stats.deleteSuccess += 1;
-      else stats.compareAndDeleteSuccess += 1;
+      this.stats[`${stat}Success`] += 1;
       return event;
     } catch (err) {
-      if (stat === 'sets') stats.setsFail += 1;
-      else if (stat === 'create') stats.createFail += 1;
-      else if (stat === 'update') stats.updateFail += 1;
-      else if (stat === 'compareAndSwap') stats.compareAndSwapFail += 1;
-      else if (stat === 'delete') stats.deleteFail += 1;
-      else stats.compareAndDeleteFail += 1;
+      this.stats[`${stat}Fail`] += 1;
       throw err;
     }
   }

@@ -9,6 +9,14 @@ import { waitFor } from './wait.js';
 /** The compiled CLI entry point (dist/src/cli/main.js). */
 export const CAIRN_MAIN = resolve(fileURLToPath(import.meta.url), '../../../src/cli/main.js');
 
+/** Resolves once a starting `cairn serve` answers /health; throws if it exits first. */
+export async function waitForCairnReady(proc: ManagedProcess, url: string): Promise<void> {
+  await waitFor(async () => {
+    if (proc.child.exitCode !== null) throw new Error(`exited with ${proc.child.exitCode}`);
+    return (await fetch(`${url}/health`)).ok;
+  }, { what: `cairn serve on ${url}`, timeoutMs: 30_000 });
+}
+
 export interface CairnServer {
   readonly url: string;
   readonly dataDir: string;
@@ -47,10 +55,7 @@ export async function startCairn(options: CairnServerOptions = {}): Promise<Cair
       ...(options.extraArgs ?? []),
     ], { env: { ...process.env, CAIRN_LOG_LEVEL: 'warn', ...options.env } });
     try {
-      await waitFor(async () => {
-        if (proc.child.exitCode !== null) throw new Error(`exited with ${proc.child.exitCode}`);
-        return (await fetch(`${url}/health`)).ok;
-      }, { what: `cairn serve on ${url}`, timeoutMs: 30_000 });
+      await waitForCairnReady(proc, url);
     } catch (err) {
       await proc.kill('SIGKILL');
       throw new Error(`cairn serve did not start: ${String(err)}\n${proc.output()}`);
