@@ -12,11 +12,32 @@ import type { RenderState } from './render-scope.js';
 export const PROTO_PROPERTIES: readonly string[] = ['Key', 'Value', 'Target', 'Port', 'Priority', 'Weight'];
 const RUNTIME_OPTIONS = { allowedProtoProperties: Object.fromEntries(PROTO_PROPERTIES.map((p) => [p, true])) };
 
+/**
+ * Views by pairs object and prefix. Callers hand the same map to several
+ * resources only while it does not change (one --onetime or --interval
+ * pass), so a view built for one resource serves the others.
+ */
+const views = new WeakMap<ReadonlyMap<string, string>, Map<string, KvView>>();
+
+function sharedView(prefix: string, pairs: ReadonlyMap<string, string>): KvView {
+  let byPrefix = views.get(pairs);
+  if (byPrefix === undefined) {
+    byPrefix = new Map();
+    views.set(pairs, byPrefix);
+  }
+  let view = byPrefix.get(prefix);
+  if (view === undefined) {
+    view = KvView.fromBackend(prefix, pairs);
+    byPrefix.set(prefix, view);
+  }
+  return view;
+}
+
 /** What one render of one resource sees. */
 export interface RenderContext {
   /** The resource's effective prefix; stripped from `pairs` keys as confd does. */
   readonly prefix: string;
-  /** Backend keys (absolute, prefix included) → values. Order does not matter. */
+  /** Backend keys (absolute, prefix included) → values. Order does not matter. Must not change once passed in. */
   readonly pairs: ReadonlyMap<string, string>;
   readonly env: Readonly<Record<string, string | undefined>>;
   /** The instant `datetime` reports; defaults to now. */
@@ -78,7 +99,7 @@ export class HandlebarsRenderer implements Renderer {
   execute(resource: Pick<ResourceSpec, 'src'>, ctx: RenderContext): RenderResult {
     const template = this.environment.compile(resource.src);
     return this.renderTemplate(template, {
-      view: KvView.fromBackend(ctx.prefix, ctx.pairs),
+      view: sharedView(ctx.prefix, ctx.pairs),
       env: ctx.env,
       ...(ctx.now === undefined ? {} : { now: ctx.now }),
       ...(ctx.lookups === undefined ? {} : { lookups: ctx.lookups }),
