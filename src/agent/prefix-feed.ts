@@ -1,12 +1,11 @@
 import type { Logger } from '../log/logger.js';
-import { backoffDelay, sleep } from '../util/backoff.js';
+import { backoffDelay, sleep, type BackoffPolicy } from '../util/backoff.js';
 import { HistoryLostError, type Backend } from './backend/backend.js';
 import { KeyMirror } from './key-mirror.js';
 
 export type FeedListener = (prefix: string, changedKeys: readonly string[]) => void;
 
-const RETRY_BASE_MS = 500;
-const RETRY_MAX_MS = 30_000;
+const RETRY: BackoffPolicy = { baseMs: 500, capMs: 30_000 };
 
 /**
  * Keeps a KeyMirror of one prefix in step with the backend, losing nothing:
@@ -90,7 +89,7 @@ export class PrefixFeed {
         if (this.#failing === undefined) this.#logger.error({ err: message }, 'backend unavailable; keeping the last good files and retrying');
         else if (this.#failing !== message) this.#logger.debug({ err: message }, 'backend still unavailable');
         this.#failing = message;
-        await sleep(backoffDelay(attempt, RETRY_BASE_MS, RETRY_MAX_MS), signal);
+        await sleep(backoffDelay(RETRY, attempt + 1, Math.random), signal);
         attempt += 1;
       } finally {
         signal.removeEventListener('abort', onAbort);

@@ -1,6 +1,6 @@
 import { basename } from 'node:path';
 import type { Logger } from '../log/logger.js';
-import { backoffDelay, sleep } from '../util/backoff.js';
+import { backoffDelay, sleep, type BackoffPolicy } from '../util/backoff.js';
 import type { Backend } from './backend/backend.js';
 import { KeyMirror } from './key-mirror.js';
 import { PrefixFeed } from './prefix-feed.js';
@@ -34,8 +34,7 @@ export interface AgentRunnerOptions {
   readonly intervalMs: number | undefined;
 }
 
-const RETRY_BASE_MS = 2_000;
-const RETRY_MAX_MS = 5 * 60_000;
+const RETRY: BackoffPolicy = { baseMs: 2_000, capMs: 5 * 60_000 };
 
 interface RunningFeed {
   readonly feed: PrefixFeed;
@@ -343,7 +342,7 @@ export class AgentRunner {
     const timer = setTimeout(() => {
       this.#retryTimers.delete(name);
       if (!signal.aborted) this.#markDirty(name, []);
-    }, backoffDelay(attempt, RETRY_BASE_MS, RETRY_MAX_MS));
+    }, Math.round(backoffDelay(RETRY, attempt + 1, Math.random)));
     this.#retryTimers.set(name, timer);
   }
 }

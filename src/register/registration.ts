@@ -1,4 +1,4 @@
-import { backoffDelay, type BackoffPolicy } from './backoff.js';
+import { backoffDelay, type BackoffPolicy } from '../util/backoff.js';
 import type { StoreOperation, StoreOutcome } from './registration-store.js';
 
 export interface RegistrationTiming {

@@ -1,7 +1,20 @@
-/** Capped exponential backoff with full jitter, so many agents do not retry in step. */
-export function backoffDelay(attempt: number, baseMs: number, maxMs: number, random: () => number = Math.random): number {
-  const ceiling = Math.min(maxMs, baseMs * 2 ** Math.min(attempt, 30));
-  return Math.round(ceiling / 2 + (random() * ceiling) / 2);
+export interface BackoffPolicy {
+  /** Delay before the first retry. */
+  readonly baseMs: number;
+  /** No retry waits longer than this. */
+  readonly capMs: number;
+}
+
+/**
+ * Capped exponential backoff with "equal jitter": half the delay is fixed so
+ * retries never bunch up at zero, the other half is random so many
+ * registrars that lost the same store do not come back in lockstep.
+ * `attempt` counts failures so far, starting at 1.
+ */
+export function backoffDelay(policy: BackoffPolicy, attempt: number, random: () => number): number {
+  const exponent = Math.min(Math.max(attempt - 1, 0), 30);
+  const ceiling = Math.min(policy.capMs, policy.baseMs * 2 ** exponent);
+  return ceiling / 2 + random() * (ceiling / 2);
 }
 
 /** Resolves after `ms`, or at once when `signal` aborts. */

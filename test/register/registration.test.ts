@@ -4,7 +4,7 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { backoffDelay } from '../../src/register/backoff.js';
+import { backoffDelay } from '../../src/util/backoff.js';
 import { Registration, type RegistrationNotice } from '../../src/register/registration.js';
 
 const TIMING = { refreshMs: 10_000, retry: { baseMs: 250, capMs: 5_000 } };
