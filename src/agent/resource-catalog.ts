@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import type { Logger } from '../log/logger.js';
-import { loadResources } from './resource.js';
+import { loadResources, type ResourceSpec } from './resource.js';
 import type { ResourceEntry } from './resource-entry.js';
 import { loadTemplateDir, nodeFileExists } from './template-files.js';
 import { HandlebarsRenderer } from './template/render.js';
@@ -45,10 +45,18 @@ export class ResourceCatalog {
     const { resources, errors } = await loadResources(this.confdir, this.#prefix, { templateDir });
     const problems: CatalogProblem[] = [];
     const next = new Map<string, ResourceEntry>();
+    // Each dest is written by one resource; entries only enter `next` through claim().
+    const destinations = new Map<string, string>();
+    const claim = (file: string, entry: ResourceEntry): string | undefined => {
+      const owner = destinations.get(entry.spec.dest);
+      if (owner !== undefined && owner !== file) return owner;
+      destinations.set(entry.spec.dest, file);
+      next.set(file, entry);
+      return undefined;
+    };
     const keepPrevious = (file: string, message: string): void => {
       const previous = this.#entries.get(file);
-      if (previous !== undefined) next.set(file, previous);
-      problems.push({ file, message, keptPrevious: previous !== undefined });
+      problems.push({ file, message, keptPrevious: previous !== undefined && claim(file, previous) === undefined });
     };
     for (const error of errors) keepPrevious(error.file, error.message);
 
@@ -59,21 +67,22 @@ export class ResourceCatalog {
       for (const spec of resources) keepPrevious(spec.file, `cannot read templates: ${(err as Error).message}`);
     }
     if (renderer !== undefined) {
-      const destinations = new Map<string, string>();
+      const usable: ResourceSpec[] = [];
       for (const spec of resources) {
         try {
           renderer.check(spec);
+          usable.push(spec);
         } catch (err) {
           keepPrevious(spec.file, (err as Error).message);
-          continue;
         }
-        const clash = destinations.get(spec.dest);
-        if (clash !== undefined) {
-          keepPrevious(spec.file, `dest ${spec.dest} is already written by ${clash}`);
-          continue;
-        }
-        destinations.set(spec.dest, spec.file);
-        next.set(spec.file, { spec, renderer });
+      }
+      // Broken resources that keep serving have claimed their dests by now, and
+      // resources that already wrote a dest claim it next, so a new resource
+      // never takes over a file that an older one still writes.
+      const incumbent = (spec: ResourceSpec): boolean => this.#entries.get(spec.file)?.spec.dest === spec.dest;
+      for (const spec of [...usable.filter(incumbent), ...usable.filter((spec) => !incumbent(spec))]) {
+        const owner = claim(spec.file, { spec, renderer });
+        if (owner !== undefined) keepPrevious(spec.file, `dest ${spec.dest} is already written by ${owner}`);
       }
     }
     for (const problem of problems) {

@@ -7,7 +7,7 @@ import { PrefixFeed } from './prefix-feed.js';
 import { Quiescence, type WaitSpec } from './quiescence.js';
 import type { CatalogProblem, ResourceCatalog } from './resource-catalog.js';
 import type { ResourceEntry } from './resource-entry.js';
-import { DEFAULT_COMMAND_TIMEOUT_MS, runReloads, syncResource, type FailedStage } from './sync-resource.js';
+import { DEFAULT_COMMAND_TIMEOUT_MS, runReloads, syncResource, type FailedStage, type SyncOptions } from './sync-resource.js';
 
 export type ResultStage = FailedStage | 'backend' | 'reload' | 'load';
 
@@ -19,16 +19,10 @@ export interface ResourceResult {
   readonly message?: string;
 }
 
-export interface AgentRunnerOptions {
+/** The write-path settings (noop, syncOnly, keepStageFile, env, print, logger) plus where keys come from and when to render. */
+export interface AgentRunnerOptions extends Omit<SyncOptions, 'changedKeys'> {
   readonly backend: Backend;
   readonly catalog: ResourceCatalog;
-  readonly logger: Logger;
-  readonly noop: boolean;
-  readonly syncOnly: boolean;
-  readonly keepStageFile: boolean;
-  readonly env: Readonly<Record<string, string | undefined>>;
-  /** Where --noop diffs go (stdout in the CLI). */
-  readonly print: (text: string) => void;
   readonly wait: WaitSpec | undefined;
   /** --interval: polling period, or with --watch the reconciliation period. */
   readonly intervalMs: number | undefined;
@@ -73,8 +67,6 @@ export class AgentRunner {
   #signal: AbortSignal | undefined;
   #mode: 'once' | 'interval' | 'watch' = 'once';
   #wakeInterval: AbortController | undefined;
-  /** Called after each watch-mode batch; tests and the bench observe progress through it. */
-  onBatch: ((results: readonly ResourceResult[]) => void) | undefined;
 
   constructor(options: AgentRunnerOptions) {
     this.#options = options;
@@ -222,7 +214,6 @@ export class AgentRunner {
         if (batch.length === 0 || this.#signal?.aborted === true) break;
         const results = await this.#syncBatch(batch);
         this.#report(results);
-        this.onBatch?.(results);
       } while (this.#drainAgain || (this.#options.wait === undefined && this.#hasProcessableDirty()));
     })().finally(() => {
       this.#draining = undefined;
@@ -278,15 +269,7 @@ export class AgentRunner {
     const results: ResourceResult[] = [];
     const reloads = new Map<string, { command: string; timeoutMs: number; resources: string[] }>();
     for (const { entry, pairs, keys } of batch) {
-      const outcome = await syncResource(entry, pairs, {
-        logger: this.#logger,
-        noop: options.noop,
-        syncOnly: options.syncOnly,
-        keepStageFile: options.keepStageFile,
-        env: options.env,
-        print: options.print,
-        changedKeys: keys,
-      });
+      const outcome = await syncResource(entry, pairs, { ...options, changedKeys: keys });
       const base = { name: entry.spec.name, file: entry.spec.file };
       if (outcome.status === 'failed') {
         results.push({ ...base, status: 'failed', stage: outcome.stage, message: outcome.message });

@@ -34,7 +34,11 @@ export class FileBackend implements Backend {
       if (this.#pairs !== undefined && !samePairs(this.#pairs, fresh)) this.#generation += 1;
       this.#pairs = fresh;
     }
-    this.#pairs ??= await readDataFiles(this.#paths);
+    if (this.#pairs === undefined) {
+      const pairs = await readDataFiles(this.#paths);
+      // A reload may have finished during the read; its data is at least as new.
+      this.#pairs ??= pairs;
+    }
     const pairs = new Map<string, string>();
     for (const [key, value] of this.#pairs) if (underPrefix(prefix, key)) pairs.set(key, value);
     return { index: this.#generation, pairs };

@@ -37,12 +37,13 @@ export function runShellCommand(command: string, options: { timeoutMs: number; e
       ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
     });
     let output = '';
-    const collect = (chunk: Buffer): void => {
-      output += chunk.toString('utf8');
+    const collect = (chunk: string): void => {
+      output += chunk;
       if (output.length > OUTPUT_LIMIT * 2) output = output.slice(-OUTPUT_LIMIT);
     };
-    child.stdout.on('data', collect);
-    child.stderr.on('data', collect);
+    // Decoding per stream keeps a character split across two reads whole.
+    child.stdout.setEncoding('utf8').on('data', collect);
+    child.stderr.setEncoding('utf8').on('data', collect);
     let timedOut = false;
     const killGroup = (signal: NodeJS.Signals): void => {
       try {
@@ -68,7 +69,7 @@ export function runShellCommand(command: string, options: { timeoutMs: number; e
       });
     };
     child.once('error', (err) => {
-      collect(Buffer.from(String(err.message)));
+      collect(err.message);
       finish(127, null);
     });
     child.once('exit', (code, signal) => finish(code, signal));
