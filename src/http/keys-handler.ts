@@ -56,6 +56,14 @@ export class KeysHandler {
 
     switch (request.kind) {
       case 'get':
+        if (request.quorum && this.#service.linearizableRead !== undefined) {
+          try {
+            await this.#service.linearizableRead();
+          } catch (err) {
+            this.#sendError(res, err);
+            return;
+          }
+        }
         this.#get(res, request);
         return;
       case 'watch':

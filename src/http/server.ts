@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Logger } from '../log/logger.js';
 import type { KeyService, MemberInfo } from '../server/key-service.js';
+import type { ClusterView } from './cluster-view.js';
 import { goJson, goTime } from '../v2store/go-json.js';
 import { goDuration } from './go-duration.js';
 import { KeysHandler } from './keys-handler.js';
@@ -16,13 +17,15 @@ export interface ClientApiOptions {
   readonly clusterId: string;
   readonly logger: Logger;
   readonly startedAt?: number;
+  /** A replicated cluster's members, leader and stats; without it the server reports a single node. */
+  readonly cluster?: ClusterView;
 }
 
 /** The client-facing HTTP API: /v2/keys, /v2/members, /v2/stats/*, /version, /health. */
 export function createClientServer(options: ClientApiOptions): Server {
   const keys = new KeysHandler({ service: options.service, clusterId: options.clusterId, logger: options.logger });
   const startedAt = options.startedAt ?? Date.now();
-  const { service, member, logger } = options;
+  const { service, member, logger, cluster } = options;
   const clusterHeader = ['X-Etcd-Cluster-Id', options.clusterId];
 
   const route = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
@@ -71,6 +74,11 @@ export function createClientServer(options: ClientApiOptions): Server {
         return;
       case '/health':
         if (!allow(req, res, ['GET'])) return;
+        if (cluster !== undefined && !cluster.healthy()) {
+          // etcd answers with http.Error: the JSON as text, a newline, 503.
+          sendText(res, 503, '{"health":"false"}\n');
+          return;
+        }
         // etcd writes this body raw, labelled as text.
         send(res, 200, ['Content-Type', 'text/plain; charset=utf-8'], '{"health":"true"}');
         return;
@@ -78,18 +86,24 @@ export function createClientServer(options: ClientApiOptions): Server {
       case '/v2/members/':
         if (!allow(req, res, ['GET', 'POST', 'DELETE', 'PUT'])) return;
         if (req.method !== 'GET') {
-          sendJson(res, 501, { message: 'runtime membership changes need a replicated cluster' }, clusterHeader);
+          sendJson(res, 501, { message: membershipUnsupported(cluster) }, clusterHeader);
           return;
         }
-        sendJson(res, 200, { members: [memberJson(member)] }, clusterHeader);
+        sendJson(res, 200, { members: (cluster?.members() ?? [member]).map(memberJson) }, clusterHeader);
         return;
-      case '/v2/members/leader':
+      case '/v2/members/leader': {
         if (!allow(req, res, ['GET'])) return;
-        sendJson(res, 200, memberJson(member));
+        const leader = cluster === undefined ? member : cluster.leader();
+        if (leader === undefined) {
+          sendHttpError(res, 503, 'During election');
+          return;
+        }
+        sendJson(res, 200, memberJson(leader));
         return;
+      }
       case '/v2/machines':
         if (!allow(req, res, ['GET', 'HEAD'])) return;
-        send(res, 200, ['Content-Type', 'text/plain; charset=utf-8'], member.clientURLs.join(', '));
+        send(res, 200, ['Content-Type', 'text/plain; charset=utf-8'], (cluster?.members() ?? [member]).flatMap((m) => m.clientURLs).join(', '));
         return;
       case '/v2/stats/store':
         if (!allow(req, res, ['GET'])) return;
@@ -97,6 +111,10 @@ export function createClientServer(options: ClientApiOptions): Server {
         return;
       case '/v2/stats/self': {
         if (!allow(req, res, ['GET'])) return;
+        if (cluster !== undefined) {
+          sendRawJson(res, cluster.selfStats());
+          return;
+        }
         const now = Date.now();
         sendRawJson(res, {
           name: member.name,
@@ -109,13 +127,20 @@ export function createClientServer(options: ClientApiOptions): Server {
         });
         return;
       }
-      case '/v2/stats/leader':
+      case '/v2/stats/leader': {
         if (!allow(req, res, ['GET'])) return;
-        sendRawJson(res, { leader: member.id, followers: {} });
+        if (cluster === undefined) {
+          sendRawJson(res, { leader: member.id, followers: {} });
+          return;
+        }
+        const stats = cluster.leaderStats();
+        if (stats === undefined) sendHttpError(res, 403, 'not current leader');
+        else sendRawJson(res, stats);
         return;
+      }
       default:
         if (path.startsWith('/v2/members/')) {
-          memberById(req, res, path.slice('/v2/members/'.length), member, clusterHeader);
+          memberById(req, res, path.slice('/v2/members/'.length), cluster, cluster?.members() ?? [member], clusterHeader);
           return;
         }
         sendNotFound(res);
@@ -141,18 +166,34 @@ export function createClientServer(options: ClientApiOptions): Server {
 }
 
 /** /v2/members/<id>: a GET names no member resource; writes need a cluster (Raft issue). */
-function memberById(req: IncomingMessage, res: ServerResponse, id: string, member: MemberInfo, clusterHeader: readonly string[]): void {
+function memberById(
+  req: IncomingMessage,
+  res: ServerResponse,
+  id: string,
+  cluster: ClusterView | undefined,
+  members: readonly MemberInfo[],
+  clusterHeader: readonly string[],
+): void {
   if (!allow(req, res, ['GET', 'POST', 'DELETE', 'PUT'])) return;
   const notFound = (message: string): void => send(res, 404, ['Content-Type', 'application/json', ...clusterHeader], goJson({ message }));
   if (req.method === 'GET' || req.method === 'POST') {
     notFound('Not found');
     return;
   }
-  if (id !== member.id) {
+  if (!members.some((m) => m.id === id)) {
     notFound(`No such member: ${id}`);
     return;
   }
-  send(res, 501, ['Content-Type', 'application/json', ...clusterHeader], goJson({ message: 'runtime membership changes need a replicated cluster' }));
+  send(res, 501, ['Content-Type', 'application/json', ...clusterHeader], goJson({ message: membershipUnsupported(cluster) }));
+}
+
+function membershipUnsupported(cluster: ClusterView | undefined): string {
+  return cluster === undefined ? 'runtime membership changes need a replicated cluster' : 'runtime membership changes are not supported yet';
+}
+
+/** etcd's httptypes.HTTPError: `{"message":…}` as JSON, no trailing newline. */
+function sendHttpError(res: ServerResponse, status: number, message: string): void {
+  send(res, status, ['Content-Type', 'application/json'], goJson({ message }));
 }
 
 /** etcd writes pre-encoded JSON for /version and /v2/stats/*: no trailing newline, unlike its Encoder output. */

@@ -15,6 +15,12 @@ export interface KeyService {
   readonly term: number;
   /** Applies a command after it is durable; rejects with the store's V2Error when the command fails. */
   propose(command: V2Command): Promise<V2Event>;
+  /**
+   * Resolves once a local read reflects every write acknowledged anywhere
+   * before the call (quorum=true). A single node is always there, so it
+   * leaves this out.
+   */
+  linearizableRead?(): Promise<void>;
 }
 
 export interface MemberInfo {

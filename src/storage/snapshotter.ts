@@ -2,7 +2,7 @@ import { readdir, readFile, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import type { Logger } from '../log/logger.js';
-import { SnapshotCorruptError } from './errors.js';
+import { SnapshotCorruptError, StorageArgumentError } from './errors.js';
 import { TEMP_SUFFIX, fsyncDir, mkdirDurable, writeFileAtomic } from './fsutil.js';
 import { checkU53, hex16, readU53, writeU53 } from './numbers.js';
 import type { Snapshot, SnapshotMeta } from './types.js';
@@ -10,14 +10,19 @@ import type { Snapshot, SnapshotMeta } from './types.js';
 /*
  * File layout (little-endian), header then data:
  *
- *   "CAIRNSNP" | u32 version | u32 crc | u64 index | u64 term | u64 data length | data
+ *   version 1: "CAIRNSNP" | u32 1 | u32 crc | u64 index | u64 term | u64 data length | data
+ *   version 2: "CAIRNSNP" | u32 2 | u32 crc | u64 index | u64 term | u64 data length |
+ *              u32 voters length | voters (UTF-8, comma-separated) | data
  *
- * The crc covers index, term, length and data, so a file renamed by hand or
- * cut short is caught as surely as flipped bits.
+ * The crc covers everything after itself, so a file renamed by hand or cut
+ * short is caught as surely as flipped bits. Version 2 carries the Raft
+ * voters of a replicated store; snapshots without voters stay version 1, so
+ * single-node data dirs are written exactly as before.
  */
 
 const MAGIC = Buffer.from('CAIRNSNP', 'latin1');
-const VERSION = 1;
+const VERSION_PLAIN = 1;
+const VERSION_VOTERS = 2;
 const HEADER_BYTES = 40;
 const CRC_FROM = 16;
 const KEEP = 3;
@@ -55,12 +60,21 @@ export class Snapshotter {
     checkU53('snapshot index', snapshot.index);
     checkU53('snapshot term', snapshot.term);
     await mkdirDurable(this.dir);
-    const header = Buffer.alloc(HEADER_BYTES);
+    const voters = snapshot.voters === undefined ? undefined : Buffer.from(snapshot.voters.join(','), 'utf8');
+    if (snapshot.voters?.some((v) => v === '' || v.includes(','))) {
+      throw new StorageArgumentError('snapshot voters must be non-empty and free of commas');
+    }
+    const headerBytes = voters === undefined ? HEADER_BYTES : HEADER_BYTES + 4 + voters.length;
+    const header = Buffer.alloc(headerBytes);
     MAGIC.copy(header, 0);
-    header.writeUInt32LE(VERSION, 8);
+    header.writeUInt32LE(voters === undefined ? VERSION_PLAIN : VERSION_VOTERS, 8);
     writeU53(header, 16, snapshot.index);
     writeU53(header, 24, snapshot.term);
     writeU53(header, 32, snapshot.data.byteLength);
+    if (voters !== undefined) {
+      header.writeUInt32LE(voters.length, HEADER_BYTES);
+      voters.copy(header, HEADER_BYTES + 4);
+    }
     header.writeUInt32LE(crc32(snapshot.data, crc32(header.subarray(CRC_FROM))), 12);
     // Header and data go out as two buffers: a 10 MB snapshot is never concatenated.
     await writeFileAtomic(join(this.dir, snapshotFileName(snapshot)), [header, snapshot.data]);
@@ -125,15 +139,26 @@ export class Snapshotter {
     if (buf.length < HEADER_BYTES) fail(`only ${buf.length} bytes`);
     if (!buf.subarray(0, MAGIC.length).equals(MAGIC)) fail('bad magic');
     const version = buf.readUInt32LE(8);
-    if (version !== VERSION) fail(`unknown version ${version}`);
+    if (version !== VERSION_PLAIN && version !== VERSION_VOTERS) fail(`unknown version ${version}`);
     const crc = crc32(buf.subarray(HEADER_BYTES), crc32(buf.subarray(CRC_FROM, HEADER_BYTES)));
     if (crc !== buf.readUInt32LE(12)) fail('crc mismatch');
     const index = readU53(buf, 16);
     const term = readU53(buf, 24);
     const length = readU53(buf, 32);
-    if (length !== buf.length - HEADER_BYTES) fail(`header says ${length} data bytes, file has ${buf.length - HEADER_BYTES}`);
+    let dataAt = HEADER_BYTES;
+    let voters: string[] | undefined;
+    if (version === VERSION_VOTERS) {
+      if (buf.length < HEADER_BYTES + 4) fail('voters length missing');
+      const votersLength = buf.readUInt32LE(HEADER_BYTES);
+      dataAt = HEADER_BYTES + 4 + votersLength;
+      if (dataAt > buf.length) fail(`voters of ${votersLength} bytes run past the end`);
+      const text = buf.toString('utf8', HEADER_BYTES + 4, dataAt);
+      voters = text === '' ? [] : text.split(',');
+    }
+    if (length !== buf.length - dataAt) fail(`header says ${length} data bytes, file has ${buf.length - dataAt}`);
     if (index !== file.index || term !== file.term) fail(`header says term ${term} index ${index}`);
-    return { index, term, data: buf.subarray(HEADER_BYTES) };
+    const data = buf.subarray(dataAt);
+    return voters === undefined ? { index, term, data } : { index, term, voters, data };
   }
 
   private async prune(): Promise<void> {

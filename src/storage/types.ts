@@ -3,9 +3,14 @@
  * from the start: a single node writes term 1 entries and its own vote, and
  * the replicated store reuses the same files later.
  */
+/** 'conf' entries carry a membership change; a WAL written before kinds existed holds only normal entries. */
+export type LogEntryKind = 'normal' | 'conf';
+
 export interface LogEntry {
   readonly index: number;
   readonly term: number;
+  /** Missing means 'normal' (single-node WALs never wrote a kind). */
+  readonly kind?: LogEntryKind;
   readonly data: Uint8Array;
 }
 
@@ -19,6 +24,11 @@ export interface HardState {
 export interface SnapshotMeta {
   readonly index: number;
   readonly term: number;
+  /**
+   * Raft voters as of `index`, for replicated stores. Missing in single-node
+   * snapshots and in files written before clusters existed.
+   */
+  readonly voters?: readonly string[];
 }
 
 export interface Snapshot extends SnapshotMeta {

@@ -22,7 +22,17 @@ export const RecordType = {
   hardState: 2,
   snapshot: 3,
   metadata: 4,
+  /** An entry of kind 'conf': its own type so that WALs from before kinds existed read unchanged. */
+  confEntry: 5,
 } as const;
+
+/*
+ * Snapshot marker payload: u64 index | u64 term, then, when the marker names
+ * Raft voters, u32 count and per voter u8 length + UTF-8 bytes. A 16-byte
+ * payload is a marker without voters (single node, or written before voters
+ * existed).
+ */
+const MAX_VOTER_BYTES = 255;
 
 export type WalRecord =
   | { readonly type: 'entry'; readonly entry: LogEntry }
@@ -59,6 +69,11 @@ export function validateRecord(record: WalRecord): void {
     case 'snapshot':
       checkU53('snapshot index', record.snapshot.index);
       checkU53('snapshot term', record.snapshot.term);
+      for (const voter of record.snapshot.voters ?? []) {
+        if (typeof voter !== 'string' || Buffer.byteLength(voter, 'utf8') > MAX_VOTER_BYTES) {
+          throw new StorageArgumentError(`snapshot voter must be a string of at most ${MAX_VOTER_BYTES} bytes`);
+        }
+      }
       break;
     case 'metadata':
       if (!(record.data instanceof Uint8Array)) throw new StorageArgumentError('metadata must be a Uint8Array');
@@ -73,10 +88,17 @@ function payloadLength(record: WalRecord): number {
     case 'hardState':
       return 16 + Buffer.byteLength(record.hardState.vote, 'utf8');
     case 'snapshot':
-      return 16;
+      return 16 + votersLength(record.snapshot.voters);
     case 'metadata':
       return record.data.byteLength;
   }
+}
+
+function votersLength(voters: readonly string[] | undefined): number {
+  if (voters === undefined) return 0;
+  let n = 4;
+  for (const v of voters) n += 1 + Buffer.byteLength(v, 'utf8');
+  return n;
 }
 
 export function encodedSize(record: WalRecord): number {
@@ -90,7 +112,7 @@ export function encodeRecordInto(record: WalRecord, target: Buffer, offset: numb
   const typeAt = offset + FRAME_HEADER_BYTES;
   const p = typeAt + 1;
   target.writeUInt32LE(length, offset);
-  target[typeAt] = RecordType[record.type];
+  target[typeAt] = record.type === 'entry' && record.entry.kind === 'conf' ? RecordType.confEntry : RecordType[record.type];
   switch (record.type) {
     case 'entry':
       writeU53(target, p, record.entry.index);
@@ -102,10 +124,22 @@ export function encodeRecordInto(record: WalRecord, target: Buffer, offset: numb
       writeU53(target, p + 8, record.hardState.commit);
       target.write(record.hardState.vote, p + 16, 'utf8');
       break;
-    case 'snapshot':
+    case 'snapshot': {
       writeU53(target, p, record.snapshot.index);
       writeU53(target, p + 8, record.snapshot.term);
+      const voters = record.snapshot.voters;
+      if (voters !== undefined) {
+        let at = p + 16;
+        target.writeUInt32LE(voters.length, at);
+        at += 4;
+        for (const v of voters) {
+          const written = target.write(v, at + 1, 'utf8');
+          target[at] = written;
+          at += 1 + written;
+        }
+      }
       break;
+    }
     case 'metadata':
       target.set(record.data, p);
       break;
@@ -145,12 +179,15 @@ export function decodeFrame(buf: Buffer, offset: number): DecodeResult {
   }
   const type = buf[typeAt];
   switch (type) {
-    case RecordType.entry: {
+    case RecordType.entry:
+    case RecordType.confEntry: {
       if (length < 16) return { kind: 'invalid', reason: `entry payload of ${length} bytes` };
       const index = readU53(buf, p);
       const term = readU53(buf, p + 8);
       if (index < 0 || term < 0) return { kind: 'invalid', reason: 'entry number out of range' };
-      return { kind: 'ok', record: { type: 'entry', entry: { index, term, data: buf.subarray(p + 16, p + length) } }, next: end };
+      const data = buf.subarray(p + 16, p + length);
+      const entry = type === RecordType.confEntry ? { index, term, kind: 'conf' as const, data } : { index, term, data };
+      return { kind: 'ok', record: { type: 'entry', entry }, next: end };
     }
     case RecordType.hardState: {
       if (length < 16) return { kind: 'invalid', reason: `hardState payload of ${length} bytes` };
@@ -161,17 +198,35 @@ export function decodeFrame(buf: Buffer, offset: number): DecodeResult {
       return { kind: 'ok', record: { type: 'hardState', hardState: { term, vote, commit } }, next: end };
     }
     case RecordType.snapshot: {
-      if (length !== 16) return { kind: 'invalid', reason: `snapshot marker payload of ${length} bytes` };
+      if (length < 16) return { kind: 'invalid', reason: `snapshot marker payload of ${length} bytes` };
       const index = readU53(buf, p);
       const term = readU53(buf, p + 8);
       if (index < 0 || term < 0) return { kind: 'invalid', reason: 'snapshot marker number out of range' };
-      return { kind: 'ok', record: { type: 'snapshot', snapshot: { index, term } }, next: end };
+      if (length === 16) return { kind: 'ok', record: { type: 'snapshot', snapshot: { index, term } }, next: end };
+      const voters = decodeVoters(buf, p + 16, p + length);
+      if (voters === undefined) return { kind: 'invalid', reason: 'snapshot marker voters do not fit the payload' };
+      return { kind: 'ok', record: { type: 'snapshot', snapshot: { index, term, voters } }, next: end };
     }
     case RecordType.metadata:
       return { kind: 'ok', record: { type: 'metadata', data: buf.subarray(p, p + length) }, next: end };
     default:
       return { kind: 'invalid', reason: `unknown record type ${String(type)}` };
   }
+}
+
+function decodeVoters(buf: Buffer, from: number, to: number): string[] | undefined {
+  if (from + 4 > to) return undefined;
+  const count = buf.readUInt32LE(from);
+  const voters: string[] = [];
+  let at = from + 4;
+  for (let k = 0; k < count; k++) {
+    if (at >= to) return undefined;
+    const len = buf[at] as number;
+    if (at + 1 + len > to) return undefined;
+    voters.push(buf.toString('utf8', at + 1, at + 1 + len));
+    at += 1 + len;
+  }
+  return at === to ? voters : undefined;
 }
 
 /**

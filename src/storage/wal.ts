@@ -14,6 +14,16 @@ export interface WalOptions {
   readonly segmentBytes?: number;
 }
 
+export interface AppendOptions {
+  /**
+   * Default true. With false the promise resolves once the bytes are written,
+   * without an fsync of their own (a later synced write in the same or a
+   * following batch covers them). Only for data a crash may lose, like a
+   * Raft commit index that is not accompanied by new entries or a new term.
+   */
+  readonly sync?: boolean;
+}
+
 export interface WalStats {
   /** `append` calls accepted. */
   readonly appends: number;
@@ -38,6 +48,8 @@ interface Effect {
 interface Pending {
   readonly bytes: Buffer;
   readonly effect: Effect;
+  /** False for writes that may skip fsync (Raft's commit-only hard state updates). */
+  readonly sync: boolean;
   readonly resolve: () => void;
   readonly reject: (err: unknown) => void;
 }
@@ -51,6 +63,7 @@ interface Pending {
  * or `saveMetadata` resolves only after an fdatasync covering its bytes.
  * Calls made while a write is in flight are batched into the next single
  * write + fsync (group commit), keeping call order for bytes and resolution.
+ * An `append` with `sync: false` resolves after the write alone.
  */
 export class Wal {
   private readonly dir: string;
@@ -78,6 +91,8 @@ export class Wal {
   private markerSegment: Segment | undefined;
 
   private counters = { appends: 0, fsyncs: 0, bytes: 0 };
+  /** Bytes of the current segment were written without an fsync since. */
+  private unsynced = false;
 
   private constructor(dir: string, options: WalOptions, fh: FileHandle, segments: Segment[], loaded: LoadedState) {
     this.dir = dir;
@@ -157,7 +172,7 @@ export class Wal {
    * so entries[0].index may be at most one past the current last index, and
    * must lie above the newest snapshot marker.
    */
-  append(entries: readonly LogEntry[], hardState?: HardState): Promise<void> {
+  append(entries: readonly LogEntry[], hardState?: HardState, options: AppendOptions = {}): Promise<void> {
     try {
       this.checkWritable();
       const records: WalRecord[] = [];
@@ -187,10 +202,14 @@ export class Wal {
       const lastEntry = entries[entries.length - 1];
       if (lastEntry !== undefined) this.queuedLastIndex = lastEntry.index;
       this.counters.appends++;
-      return this.enqueue(bytes, {
-        ...(lastEntry === undefined ? {} : { lastEntryIndex: lastEntry.index }),
-        ...(hardState === undefined ? {} : { hardState: { ...hardState } }),
-      });
+      return this.enqueue(
+        bytes,
+        {
+          ...(lastEntry === undefined ? {} : { lastEntryIndex: lastEntry.index }),
+          ...(hardState === undefined ? {} : { hardState: { ...hardState } }),
+        },
+        options.sync ?? true,
+      );
     } catch (err) {
       return Promise.reject(err);
     }
@@ -209,7 +228,8 @@ export class Wal {
         throw new StorageArgumentError(`snapshot marker ${meta.index} is older than ${this.queuedMarkerIndex}`);
       }
       this.queuedMarkerIndex = meta.index;
-      const marker = { index: meta.index, term: meta.term };
+      const marker: SnapshotMeta =
+        meta.voters === undefined ? { index: meta.index, term: meta.term } : { index: meta.index, term: meta.term, voters: [...meta.voters] };
       return this.enqueue(encodeRecords([record]), { marker });
     } catch (err) {
       return Promise.reject(err);
@@ -256,6 +276,7 @@ export class Wal {
     this.closed = true;
     if (this.flushing) await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
     await this.releaseChain;
+    if (this.unsynced && this.failure === undefined) await this.fh.datasync();
     await this.fh.close();
   }
 
@@ -264,9 +285,9 @@ export class Wal {
     if (this.failure !== undefined) throw this.failure;
   }
 
-  private enqueue(bytes: Buffer, effect: Effect): Promise<void> {
+  private enqueue(bytes: Buffer, effect: Effect, sync = true): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      this.queue.push({ bytes, effect, resolve, reject });
+      this.queue.push({ bytes, effect, sync, resolve, reject });
       if (!this.flushing) {
         this.flushing = true;
         void this.flushLoop();
@@ -320,8 +341,13 @@ export class Wal {
       const written = await writeAll(this.fh, buffers, seg.size);
       seg.size += written;
       this.counters.bytes += written;
-      await this.fh.datasync();
-      this.counters.fsyncs++;
+      if (batch.some((p) => p.sync)) {
+        await this.fh.datasync();
+        this.counters.fsyncs++;
+        this.unsynced = false;
+      } else {
+        this.unsynced = true;
+      }
     }
     for (const { effect } of batch) {
       if (effect.lastEntryIndex !== undefined) {
@@ -344,6 +370,12 @@ export class Wal {
    */
   private async rotate(): Promise<void> {
     const current = this.segments[this.segments.length - 1] as Segment;
+    // Opening trusts every segment but the newest to be complete.
+    if (this.unsynced) {
+      await this.fh.datasync();
+      this.counters.fsyncs++;
+      this.unsynced = false;
+    }
     const header: WalRecord[] = [];
     if (this.metadata !== undefined) header.push({ type: 'metadata', data: this.metadata });
     if (this.hardState !== undefined) header.push({ type: 'hardState', hardState: this.hardState });

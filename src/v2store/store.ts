@@ -62,6 +62,11 @@ export class V2Store {
     return { action: 'get', node: json, etcdIndex: this.#index };
   }
 
+  /** Ends every watch (their clients see the response end and re-watch), e.g. when a replica replaces this store by a snapshot. */
+  endWatchers(): void {
+    this.#hub.endAll();
+  }
+
   watch(rawPath: string, recursive: boolean, stream: boolean, sinceIndex: number, sink: WatcherSink): Watcher {
     const path = cleanPath(rawPath);
     const since = sinceIndex === 0 ? this.#index + 1 : sinceIndex;

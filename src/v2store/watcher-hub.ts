@@ -53,6 +53,11 @@ export class Watcher {
   close(): void {
     this.#hub.remove(this);
   }
+
+  /** Called by the hub when it drops this watcher. */
+  end(): void {
+    this.#sink.ended?.();
+  }
 }
 
 /**
@@ -104,6 +109,16 @@ export class WatcherHub {
     if (set?.delete(watcher) === true) {
       this.#count -= 1;
       if (set.size === 0) this.#byPath.delete(watcher.key);
+    }
+  }
+
+  /** Drops every watcher, telling each sink it ended. */
+  endAll(): void {
+    for (const set of [...this.#byPath.values()]) {
+      for (const watcher of [...set]) {
+        this.remove(watcher);
+        watcher.end();
+      }
     }
   }
 
