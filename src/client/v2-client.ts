@@ -112,8 +112,9 @@ export interface RequestOptions {
   readonly query?: Readonly<Record<string, QueryValue>>;
   /** Sent as application/x-www-form-urlencoded. */
   readonly form?: Readonly<Record<string, QueryValue>>;
-  /** A body sent as is (instead of `form`), e.g. JSON for /v2/members; `contentType` labels it. */
+  /** A body sent as is (instead of `form`), e.g. JSON for /v2/members. */
   readonly body?: string;
+  /** The Content-Type header, sent even without a body (etcd's Go client labels its DELETEs); defaults to the form's. */
   readonly contentType?: string;
   readonly signal?: AbortSignal;
   /** A long poll: no request timeout, only the signal ends it. */
@@ -309,7 +310,7 @@ export class V2Client {
   async raw(method: string, path: string, options: RequestOptions = {}): Promise<RawResponse> {
     const query = encodeParams(options.query);
     const body = options.body ?? (options.form === undefined ? undefined : encodeParams(options.form));
-    const contentType = options.body === undefined ? 'application/x-www-form-urlencoded' : options.contentType;
+    const contentType = options.contentType ?? (options.form === undefined ? undefined : 'application/x-www-form-urlencoded');
     const failures: EndpointFailure[] = [];
     for (let attempt = 0; attempt < this.endpoints.length; attempt++) {
       const slot = (this.#preferred + attempt) % this.endpoints.length;
@@ -321,7 +322,7 @@ export class V2Client {
       const signal = signals.length === 0 ? undefined : AbortSignal.any(signals);
       try {
         const headers: Record<string, string> = {};
-        if (body !== undefined && contentType !== undefined) headers['content-type'] = contentType;
+        if (contentType !== undefined) headers['content-type'] = contentType;
         if (this.#authorization !== undefined) headers['authorization'] = this.#authorization;
         const res = await this.#exchange({ origin: endpoint, path: `${path}${query === '' ? '' : `?${query}`}`, method, headers, body, signal });
         this.#preferred = slot;

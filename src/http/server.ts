@@ -9,7 +9,7 @@ import { send, sendJson, sendMethodNotAllowed, sendNotFound, sendText } from './
 
 /** The etcd release whose v2 API Cairn speaks; clients check the major/minor. */
 export const ETCD_API_VERSION = '3.4.0';
-export const CAIRN_VERSION = '0.1.0';
+import { CAIRN_VERSION } from '../version.js';
 
 export interface ClientApiOptions {
   readonly service: KeyService;

@@ -3,7 +3,7 @@
  * normalized transcript, so that the same flow run against a real etcd and
  * against Cairn can be compared line by line.
  */
-import { runEtcdctl, spawnEtcdctl, type CtlResult } from './etcdctl.js';
+import { runEtcdctl, spawnEtcdctl, type CtlCommand, type CtlResult } from './etcdctl.js';
 import { normalizeCtlOutput } from './etcdctl-normalize.js';
 import { storeIndex, v2Get, watcherCount, wipeKeyspace } from './v2-probe.js';
 import { waitFor } from './wait.js';
@@ -13,13 +13,15 @@ export interface FlowTarget {
   readonly name: string;
   readonly url: string;
   baseIndex: number;
+  /** The program playing etcdctl (e.g. `cairn ctl`); the real etcdctl when absent. */
+  readonly cli?: CtlCommand;
 }
 
 /** Arguments after `etcdctl --endpoints URL`; computed per target when they hold indexes. */
 export type FlowArgs = readonly string[] | ((target: FlowTarget) => Promise<readonly string[]>);
 
 export type FlowStep =
-  | { readonly kind: 'ctl'; readonly label: string; readonly args: FlowArgs; readonly unordered: boolean }
+  | { readonly kind: 'ctl'; readonly label: string; readonly args: FlowArgs; readonly unordered: boolean; readonly stdin?: string }
   | {
       readonly kind: 'watch';
       readonly label: string;
@@ -35,6 +37,11 @@ export type FlowStep =
 /** One etcdctl command; the transcript shows its arguments. */
 export function ctl(...args: string[]): FlowStep {
   return { kind: 'ctl', label: args.join(' '), args, unordered: false };
+}
+
+/** A command whose stdin carries `input` (etcdctl reads a missing value from there). */
+export function ctlStdin(input: string, ...args: string[]): FlowStep {
+  return { kind: 'ctl', label: `${args.join(' ')}   # stdin ${JSON.stringify(input)}`, args, unordered: false, stdin: input };
 }
 
 /** A command whose output order is the server's map order in etcd (unsorted listings): lines are compared sorted. */
@@ -117,7 +124,8 @@ async function runStep(target: FlowTarget, step: FlowStep, out: string[]): Promi
   switch (step.kind) {
     case 'ctl': {
       const args = typeof step.args === 'function' ? await step.args(target) : step.args;
-      out.push(render(step.label, await runEtcdctl(target.url, args), step.unordered));
+      const options = { ...(target.cli === undefined ? {} : { cli: target.cli }), ...(step.stdin === undefined ? {} : { stdin: step.stdin }) };
+      out.push(render(step.label, await runEtcdctl(target.url, args, undefined, options), step.unordered));
       return;
     }
     case 'act': {
@@ -138,7 +146,7 @@ async function runStep(target: FlowTarget, step: FlowStep, out: string[]): Promi
         timeoutMs: WATCH_DEADLINE_MS,
       });
       const args = typeof step.args === 'function' ? await step.args(target) : step.args;
-      const watch = spawnEtcdctl(target.url, args);
+      const watch = spawnEtcdctl(target.url, args, target.cli === undefined ? {} : { cli: target.cli });
       try {
         await waitFor(async () => (await watcherCount(target.url)) > 0 || watch.process.child.exitCode !== null, {
           what: `${target.name}: a watcher registered for etcdctl ${step.label} (/v2/stats/store "watchers" > 0)`,
