@@ -165,3 +165,36 @@ describe('cairn agent --watch with the embedded store', () => {
     assert.equal(await agent.stop(), 0);
   });
 });
+
+describe('cairn agent --watch, other cases', () => {
+  it('with --interval, reconciles: a hand-edited dest is put back', async () => {
+    const ws = makeWorkspace();
+    ws.template('v.hbs', 'value={{getv "/k" "unset"}}\n');
+    ws.resource('v', '[template]\nsrc = "v.hbs"\ndest = "@OUT@/v.conf"\nkeys = ["/k"]\n');
+    const agent = await startAgent(ws, ['--watch', '--interval', '1']);
+    try {
+      await waitFor(() => ws.read('v.conf') === 'value=unset\n', { what: 'first render', timeoutMs: 30_000 });
+      const { writeFileSync } = await import('node:fs');
+      writeFileSync(`${ws.out}/v.conf`, 'edited by hand\n');
+      await waitFor(() => ws.read('v.conf') === 'value=unset\n', { what: 'the reconciliation to restore the file', timeoutMs: 30_000 });
+    } finally {
+      await agent.stop();
+      ws.remove();
+    }
+  });
+
+  it('with the env backend, renders once and says the environment does not change', async () => {
+    const ws = makeWorkspace();
+    ws.template('v.hbs', 'host={{getv "/app/host"}}\n');
+    ws.resource('v', '[template]\nsrc = "v.hbs"\ndest = "@OUT@/v.conf"\nkeys = ["/app"]\n');
+    const agent = await startAgent(ws, ['--watch', '--backend', 'env'], { APP_HOST: 'db.internal' });
+    try {
+      await waitFor(() => ws.read('v.conf') === 'host=db.internal\n', { what: 'the one render', timeoutMs: 30_000 });
+      await waitFor(() => /this backend never changes/.test(agent.process.output()), { what: 'the warning' });
+      assert.equal(agent.process.child.exitCode, null, 'still running: template edits are still picked up');
+    } finally {
+      await agent.stop();
+      ws.remove();
+    }
+  });
+});
