@@ -15,4 +15,13 @@ export interface ClusterView {
   selfStats(): Record<string, unknown>;
   /** /v2/stats/leader body; undefined when this member does not lead. */
   leaderStats(): Record<string, unknown> | undefined;
+  /**
+   * POST /v2/members: resolves with the new member once the change is
+   * applied; rejects with a MembershipError (or a timeout) as etcd would.
+   */
+  addMember(peerURLs: readonly string[]): Promise<MemberInfo>;
+  /** DELETE /v2/members/<id> (16 hex digits). */
+  removeMember(id: string): Promise<void>;
+  /** PUT /v2/members/<id>. */
+  updateMember(id: string, peerURLs: readonly string[]): Promise<void>;
 }

@@ -5,7 +5,8 @@ import type { ClusterView } from './cluster-view.js';
 import { goJson, goTime } from '../v2store/go-json.js';
 import { goDuration } from './go-duration.js';
 import { KeysHandler } from './keys-handler.js';
-import { send, sendJson, sendMethodNotAllowed, sendNotFound, sendText } from './responses.js';
+import { MembersHandler } from './members-handler.js';
+import { send, sendMethodNotAllowed, sendNotFound, sendText } from './responses.js';
 
 /** The etcd release whose v2 API Cairn speaks; clients check the major/minor. */
 export const ETCD_API_VERSION = '3.4.0';
@@ -26,7 +27,7 @@ export function createClientServer(options: ClientApiOptions): Server {
   const keys = new KeysHandler({ service: options.service, clusterId: options.clusterId, logger: options.logger });
   const startedAt = options.startedAt ?? Date.now();
   const { service, member, logger, cluster } = options;
-  const clusterHeader = ['X-Etcd-Cluster-Id', options.clusterId];
+  const members = new MembersHandler({ member, cluster, clusterId: options.clusterId, logger });
 
   const route = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = req.url ?? '/';
@@ -66,6 +67,10 @@ export function createClientServer(options: ClientApiOptions): Server {
       await keys.handle(req, res, path.slice('/v2/keys'.length), rawQuery);
       return;
     }
+    if (path === '/v2/members' || path.startsWith('/v2/members/')) {
+      await members.handle(req, res, path.slice('/v2/members'.length));
+      return;
+    }
     req.resume();
     switch (path) {
       case '/version':
@@ -82,25 +87,6 @@ export function createClientServer(options: ClientApiOptions): Server {
         // etcd writes this body raw, labelled as text.
         send(res, 200, ['Content-Type', 'text/plain; charset=utf-8'], '{"health":"true"}');
         return;
-      case '/v2/members':
-      case '/v2/members/':
-        if (!allow(req, res, ['GET', 'POST', 'DELETE', 'PUT'])) return;
-        if (req.method !== 'GET') {
-          sendJson(res, 501, { message: membershipUnsupported(cluster) }, clusterHeader);
-          return;
-        }
-        sendJson(res, 200, { members: (cluster?.members() ?? [member]).map(memberJson) }, clusterHeader);
-        return;
-      case '/v2/members/leader': {
-        if (!allow(req, res, ['GET'])) return;
-        const leader = cluster === undefined ? member : cluster.leader();
-        if (leader === undefined) {
-          sendHttpError(res, 503, 'During election');
-          return;
-        }
-        sendJson(res, 200, memberJson(leader));
-        return;
-      }
       case '/v2/machines':
         if (!allow(req, res, ['GET', 'HEAD'])) return;
         send(res, 200, ['Content-Type', 'text/plain; charset=utf-8'], (cluster?.members() ?? [member]).flatMap((m) => m.clientURLs).join(', '));
@@ -139,10 +125,6 @@ export function createClientServer(options: ClientApiOptions): Server {
         return;
       }
       default:
-        if (path.startsWith('/v2/members/')) {
-          memberById(req, res, path.slice('/v2/members/'.length), cluster, cluster?.members() ?? [member], clusterHeader);
-          return;
-        }
         sendNotFound(res);
     }
   };
@@ -165,32 +147,6 @@ export function createClientServer(options: ClientApiOptions): Server {
   return server;
 }
 
-/** /v2/members/<id>: a GET names no member resource; writes need a cluster (Raft issue). */
-function memberById(
-  req: IncomingMessage,
-  res: ServerResponse,
-  id: string,
-  cluster: ClusterView | undefined,
-  members: readonly MemberInfo[],
-  clusterHeader: readonly string[],
-): void {
-  if (!allow(req, res, ['GET', 'POST', 'DELETE', 'PUT'])) return;
-  const notFound = (message: string): void => send(res, 404, ['Content-Type', 'application/json', ...clusterHeader], goJson({ message }));
-  if (req.method === 'GET' || req.method === 'POST') {
-    notFound('Not found');
-    return;
-  }
-  if (!members.some((m) => m.id === id)) {
-    notFound(`No such member: ${id}`);
-    return;
-  }
-  send(res, 501, ['Content-Type', 'application/json', ...clusterHeader], goJson({ message: membershipUnsupported(cluster) }));
-}
-
-function membershipUnsupported(cluster: ClusterView | undefined): string {
-  return cluster === undefined ? 'runtime membership changes need a replicated cluster' : 'runtime membership changes are not supported yet';
-}
-
 /** etcd's httptypes.HTTPError: `{"message":…}` as JSON, no trailing newline. */
 function sendHttpError(res: ServerResponse, status: number, message: string): void {
   send(res, status, ['Content-Type', 'application/json'], goJson({ message }));
@@ -205,10 +161,6 @@ function allow(req: IncomingMessage, res: ServerResponse, methods: readonly stri
   if (methods.includes(req.method ?? '')) return true;
   sendMethodNotAllowed(res, methods);
   return false;
-}
-
-function memberJson(member: MemberInfo): Record<string, unknown> {
-  return { id: member.id, name: member.name, peerURLs: [...member.peerURLs], clientURLs: [...member.clientURLs] };
 }
 
 /** Go's URL path escaping: unreserved characters and $&+,/:;=@ stay, the rest become %XX. */

@@ -10,20 +10,25 @@ export function isNodeId(id: string): id is NodeId {
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
-/** Payload of a 'conf' entry: `add:<id>` / `remove:<id>` in ASCII, small and readable in WAL dumps. */
+/**
+ * Payload of a 'conf' entry: `add:<id>` / `remove:<id>` in ASCII, small and
+ * readable in WAL dumps, then the context (if any) after a newline.
+ */
 export function encodeConfChange(cc: ConfChange): Uint8Array {
-  return encoder.encode(`${cc.type}:${cc.id}`);
+  return encoder.encode(cc.context === undefined ? `${cc.type}:${cc.id}` : `${cc.type}:${cc.id}\n${cc.context}`);
 }
 
 export function decodeConfChange(data: Uint8Array): ConfChange {
   const text = decoder.decode(data);
-  const colon = text.indexOf(':');
-  const type = text.slice(0, colon);
-  const id = text.slice(colon + 1);
+  const newline = text.indexOf('\n');
+  const head = newline === -1 ? text : text.slice(0, newline);
+  const colon = head.indexOf(':');
+  const type = head.slice(0, colon);
+  const id = head.slice(colon + 1);
   if ((type !== 'add' && type !== 'remove') || !isNodeId(id)) {
     throw new RaftInvariantError(`malformed conf change entry ${JSON.stringify(text)}`);
   }
-  return { type, id };
+  return newline === -1 ? { type, id } : { type, id, context: text.slice(newline + 1) };
 }
 
 /** Voters after applying `cc`; idempotent, so replaying a change after a restart is harmless. */

@@ -56,6 +56,13 @@ export interface ReadState {
 export interface ConfChange {
   readonly type: 'add' | 'remove';
   readonly id: NodeId;
+  /**
+   * Opaque to the core: what the application needs to apply the change on
+   * every member alike (etcd's ConfChange.Context), such as the new
+   * member's peer URLs. It travels inside the entry, so the change and its
+   * details commit together.
+   */
+  readonly context?: string;
 }
 
 interface Envelope {

@@ -58,6 +58,15 @@ export function memberIdFor(peerURLs: readonly string[], token: string): NodeId 
   return id;
 }
 
+/**
+ * The id of a member added at runtime (POST /v2/members), as etcd derives
+ * it: the sorted peer URLs, no cluster name, and the Unix time in seconds.
+ * The time makes an id never come back, even for the same URLs.
+ */
+export function runtimeMemberId(peerURLs: readonly string[], nowMs: number): NodeId {
+  return memberIdFor(peerURLs, String(Math.floor(nowMs / 1000)));
+}
+
 /** etcd's cluster id: SHA-1 over the sorted member ids as 8-byte big-endian numbers. */
 export function clusterIdFor(memberIds: readonly NodeId[]): string {
   return first8Hex(Buffer.from([...memberIds].sort().join(''), 'hex'));

@@ -11,6 +11,11 @@ import { CairnError } from '../util/errors.js';
 export interface Applier {
   /** A committed normal entry, in log order. */
   applyEntry(entry: Entry): void;
+  /**
+   * A committed conf entry, before the core takes it: false refuses it
+   * (the member list says no), which makes it a no-op on every member.
+   */
+  admitConfChange(change: ConfChange): boolean;
   /** A committed conf entry, after the core has taken it. */
   applyConfChange(change: ConfChange, voters: readonly NodeId[]): void;
   /** Replace the state machine by a leader's snapshot. */
@@ -216,8 +221,10 @@ export class RaftNode {
       if (e.index <= this.#applied) continue;
       if (e.kind === 'conf') {
         const change = decodeConfChange(e.data);
-        const { voters } = this.#core.applyConfChange(change);
-        this.#o.applier.applyConfChange(change, voters);
+        if (this.#o.applier.admitConfChange(change)) {
+          const { voters } = this.#core.applyConfChange(change);
+          this.#o.applier.applyConfChange(change, voters);
+        }
       } else {
         this.#o.applier.applyEntry(e);
       }

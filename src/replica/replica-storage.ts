@@ -13,17 +13,28 @@ export interface MemberIdentity {
   readonly memberId: NodeId;
   readonly clusterId: string;
   readonly name: string;
+  /** Admitted at runtime (its id came from the cluster, not from the flags). */
+  readonly joined?: boolean;
+}
+
+/** How a member with an empty data dir starts out. */
+export interface Founding {
+  readonly identity: MemberIdentity;
+  /**
+   * The first snapshot: index 1 with the founding voters for a member of a
+   * new cluster; index 0 with no voters for a member joining a running one,
+   * which learns log and membership from the leader's snapshot.
+   */
+  readonly snapshot: RaftSnapshot;
 }
 
 export interface OpenStorageOptions {
   readonly dataDir: string;
   readonly logger: Logger;
-  /** Identity to write when the data dir is new. */
-  readonly identity: MemberIdentity;
-  readonly voters: readonly NodeId[];
-  readonly initialClusterState: 'new' | 'existing';
-  /** The empty state machine image of a new cluster. */
-  genesis(): Uint8Array;
+  /** Called only when the data dir holds no member yet (may ask a discovery service or the cluster). */
+  found(): Promise<Founding>;
+  /** The id the flags give this member, to warn when a restarted data dir says otherwise. */
+  readonly flagsMemberId?: NodeId;
 }
 
 export interface OpenedStorage {
@@ -47,10 +58,11 @@ const METADATA_KIND = 'cairn-cluster-member';
 export const CLUSTER_MARKER_FILE = 'cluster.json';
 
 /**
- * Opens (or founds) a cluster member's durable state. A founding member
- * writes the genesis snapshot (index 1, the founding voters), then its
- * identity, the snapshot marker and a hard state into the WAL. A restart
- * loads the newest snapshot and the WAL after it.
+ * Opens (or founds) a cluster member's durable state. A member with an
+ * empty data dir writes its first snapshot (a founder's genesis at index 1
+ * with the founding voters; a joining member's empty one at index 0), then
+ * its identity, the snapshot marker and a hard state into the WAL. A
+ * restart loads the newest snapshot and the WAL after it.
  */
 export async function openReplicaStorage(options: OpenStorageOptions): Promise<OpenedStorage> {
   const { dataDir, logger } = options;
@@ -66,13 +78,7 @@ export async function openReplicaStorage(options: OpenStorageOptions): Promise<O
           `${dataDir} holds a single-node store; a cluster member needs a data dir of its own`,
         );
       }
-      if (options.initialClusterState === 'existing') {
-        throw new DataDirError(
-          'CAIRN_CLUSTER_JOIN_UNSUPPORTED',
-          `${dataDir} is empty and --initial-cluster-state is existing: joining a running cluster needs runtime membership changes, which are not supported yet`,
-        );
-      }
-      return await bootstrap(options, wal, snapshotter);
+      return await bootstrap(options, await options.found(), wal, snapshotter);
     }
     return await restart(options, wal, snapshotter, state);
   } catch (err) {
@@ -81,23 +87,25 @@ export async function openReplicaStorage(options: OpenStorageOptions): Promise<O
   }
 }
 
-async function bootstrap(options: OpenStorageOptions, wal: Wal, snapshotter: Snapshotter): Promise<OpenedStorage> {
-  const voters = [...options.voters].sort();
-  const snapshot: RaftSnapshot = { index: 1, term: 1, voters, data: options.genesis() };
-  const hardState: HardState = { term: 1, vote: '', commit: 1 };
+async function bootstrap(options: OpenStorageOptions, founding: Founding, wal: Wal, snapshotter: Snapshotter): Promise<OpenedStorage> {
+  const { identity, snapshot } = founding;
+  const hardState: HardState = { term: snapshot.term, vote: '', commit: snapshot.index };
   // The snapshot file first: the WAL marker must never name a snapshot a crash could lose.
   await snapshotter.save(snapshot);
-  const metadata = Buffer.from(JSON.stringify({ kind: METADATA_KIND, ...options.identity }));
+  const metadata = Buffer.from(JSON.stringify({ kind: METADATA_KIND, ...identity }));
   await Promise.all([
     wal.saveMetadata(metadata),
-    wal.saveSnapshotMarker({ index: 1, term: 1, voters }),
+    ...(snapshot.index > 0 ? [wal.saveSnapshotMarker({ index: snapshot.index, term: snapshot.term, voters: snapshot.voters })] : []),
     wal.append([], hardState),
   ]);
-  await writeFileAtomic(join(options.dataDir, 'member', CLUSTER_MARKER_FILE), Buffer.from(`${JSON.stringify(options.identity)}\n`));
+  await writeFileAtomic(join(options.dataDir, 'member', CLUSTER_MARKER_FILE), Buffer.from(`${JSON.stringify(identity)}\n`));
   const memory = new MemoryStorage(snapshot);
   memory.setHardState(hardState);
-  options.logger.info({ id: options.identity.memberId, cluster: options.identity.clusterId, voters }, 'founded a new cluster member');
-  return { identity: options.identity, wal, snapshotter, memory, snapshot, bootstrapped: true };
+  options.logger.info(
+    { id: identity.memberId, cluster: identity.clusterId, voters: snapshot.voters },
+    identity.joined === true ? 'set up a member to join a running cluster' : 'founded a new cluster member',
+  );
+  return { identity, wal, snapshotter, memory, snapshot, bootstrapped: true };
 }
 
 async function restart(
@@ -107,10 +115,10 @@ async function restart(
   state: Awaited<ReturnType<typeof Wal.open>>['state'],
 ): Promise<OpenedStorage> {
   const identity = parseIdentity(state.metadata as Uint8Array);
-  if (identity.memberId !== options.identity.memberId) {
+  if (identity.joined !== true && options.flagsMemberId !== undefined && identity.memberId !== options.flagsMemberId) {
     // As etcd does: once a member exists, its data dir says who it is, not the flags.
     options.logger.warn(
-      { stored: identity.memberId, flags: options.identity.memberId },
+      { stored: identity.memberId, flags: options.flagsMemberId },
       'the data dir belongs to another member id than the cluster flags give; keeping the stored identity',
     );
   }
@@ -156,7 +164,7 @@ async function restart(
 }
 
 function parseIdentity(data: Uint8Array): MemberIdentity {
-  let parsed: { kind?: unknown; memberId?: unknown; clusterId?: unknown; name?: unknown };
+  let parsed: { kind?: unknown; memberId?: unknown; clusterId?: unknown; name?: unknown; joined?: unknown };
   try {
     parsed = JSON.parse(Buffer.from(data).toString('utf8')) as typeof parsed;
   } catch {
@@ -165,5 +173,10 @@ function parseIdentity(data: Uint8Array): MemberIdentity {
   if (parsed.kind !== METADATA_KIND || typeof parsed.memberId !== 'string' || typeof parsed.clusterId !== 'string') {
     throw new DataDirError('CAIRN_DATA_DIR_FOREIGN', 'the WAL metadata does not describe a Cairn cluster member');
   }
-  return { memberId: parsed.memberId, clusterId: parsed.clusterId, name: typeof parsed.name === 'string' ? parsed.name : '' };
+  return {
+    memberId: parsed.memberId,
+    clusterId: parsed.clusterId,
+    name: typeof parsed.name === 'string' ? parsed.name : '',
+    ...(parsed.joined === true ? { joined: true } : {}),
+  };
 }

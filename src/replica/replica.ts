@@ -2,7 +2,7 @@ import type { ClusterView } from '../http/cluster-view.js';
 import type { Logger } from '../log/logger.js';
 import { RaftCore } from '../raft/core.js';
 import { ProposalDroppedError } from '../raft/errors.js';
-import type { Message, NodeId, SoftState } from '../raft/types.js';
+import type { ConfChange, Message, NodeId, SoftState } from '../raft/types.js';
 import type { KeyService, MemberInfo } from '../server/key-service.js';
 import { PeerTransport } from '../transport/transport.js';
 import { CairnError } from '../util/errors.js';
@@ -10,13 +10,16 @@ import type { V2Command } from '../v2store/command.js';
 import { ErrorCode, V2Error } from '../v2store/errors.js';
 import type { V2Event } from '../v2store/event.js';
 import type { V2Store } from '../v2store/store.js';
-import type { ClusterSpec } from './cluster-spec.js';
+import { runtimeMemberId } from './cluster-spec.js';
+import { encodeConfContext } from './conf-context.js';
 import { LeaderExpiry } from './expiry.js';
 import { LinearizableReads } from './linearizable-read.js';
+import { IdExistsError, IdNotFoundError, MemberRemovedError, NotEnoughStartedMembersError, PeerUrlExistsError } from './membership-errors.js';
 import { memberInfo } from './members.js';
 import { Proposals } from './proposals.js';
 import { RaftNode } from './raft-node.js';
-import { openReplicaStorage, type OpenedStorage } from './replica-storage.js';
+import { checkAddVoter, checkRemoveVoter, type ReconfigView } from './reconfig-check.js';
+import { openReplicaStorage, type Founding, type OpenedStorage } from './replica-storage.js';
 import { decodeRequest, encodeRequest, type ReplicaRequest } from './request.js';
 import { ReplicaStateMachine } from './state-machine.js';
 import { LeaderStats, SelfStats } from './stats.js';
@@ -24,10 +27,12 @@ import { LeaderStats, SelfStats } from './stats.js';
 export interface ReplicaOptions {
   readonly dataDir: string;
   readonly logger: Logger;
-  /** This member's name (--name); must appear in the spec. */
+  /** This member's name (--name). */
   readonly name: string;
-  readonly spec: ClusterSpec;
-  readonly initialClusterState: 'new' | 'existing';
+  /** How the member starts out when its data dir is empty: founding a cluster, joining one, or after discovery. */
+  found(): Promise<Founding>;
+  /** The id the flags give this member, to warn when a restarted data dir says otherwise. */
+  readonly flagsMemberId?: NodeId;
   readonly listenPeerUrls: readonly string[];
   /** Published for /v2/members and /v2/machines. */
   readonly clientUrls: readonly string[];
@@ -36,6 +41,8 @@ export interface ReplicaOptions {
   readonly heartbeatMs: number;
   /** etcd's --election-timeout; a whole number of ticks. */
   readonly electionMs: number;
+  /** etcd's --strict-reconfig-check: refuse membership changes that could cost the quorum (default true). */
+  readonly strictReconfigCheck?: boolean;
   /** Wall clock, injectable for tests. */
   readonly now?: () => number;
 }
@@ -46,6 +53,8 @@ const READ_RETRY_MS = 500;
 const PUBLISH_RETRY_MS = 500;
 /** How long a proposal without a leader waits before trying again (a leader change wakes it sooner). */
 const LEADER_WAIT_MS = 100;
+/** A member that applied its own removal keeps going this long (as etcd does), so its last answers get out. */
+const REMOVAL_STOP_DELAY_MS = 1000;
 
 export class ReplicaConfigError extends CairnError {
   constructor(message: string) {
@@ -90,7 +99,13 @@ export class Replica implements KeyService, ClusterView {
   readonly #requestTimeoutMs: number;
   #soft: SoftState = { leader: '', role: 'follower' };
   readonly #leaderWaiters = new Set<() => void>();
+  /** When each peer was last heard from or reached (for the reconfiguration health check). */
+  readonly #lastContact = new Map<NodeId, number>();
+  #peersVersion = -1;
   #closed = false;
+  #removing = false;
+  /** Set once open() is done: a removal met while replaying the log is handled by open() itself. */
+  #live = false;
   #failure: Error | undefined;
   onFatal: (err: Error) => void = () => {};
 
@@ -128,11 +143,20 @@ export class Replica implements KeyService, ClusterView {
         onUnreachable: (id) => this.#report(() => core.reportUnreachable(id)),
         onSnapshotStatus: (id, ok) => this.#report(() => core.reportSnapshot(id, ok)),
         onBatch: (id, ok, appends, ms) => {
+          if (ok) this.#lastContact.set(id, this.#now());
           if (appends === 0 || this.#soft.role !== 'leader') return;
           if (ok) this.#leaderStats.succ(id, ms);
           else this.#leaderStats.fail(id);
         },
         onUndelivered: (_id, messages) => this.#retryUndelivered(messages),
+        onRemoved: (by) => {
+          this.#logger.error({ id: this.#id, by }, 'a peer says this member was removed from the cluster');
+          this.#stopRemoved(0);
+        },
+      },
+      membership: {
+        members: () => this.#machine.members.list(),
+        isRemoved: (id) => this.#machine.members.isRemoved(id),
       },
     });
     this.#node = new RaftNode({
@@ -153,9 +177,19 @@ export class Replica implements KeyService, ClusterView {
           if (result.ok) this.#proposals.resolve(result.id, result.event);
           else this.#proposals.reject(result.id, result.error);
         },
+        admitConfChange: (change) => {
+          const refused = this.#machine.checkConfChange(change);
+          if (refused === undefined) return true;
+          this.#logger.warn({ change: change.type, member: change.id, reason: refused.ok ? undefined : refused.error.message }, 'membership change refused');
+          if (!refused.ok) this.#proposals.reject(refused.id, refused.error);
+          return false;
+        },
         applyConfChange: (change) => {
-          this.#machine.applyConfChange(change);
+          const result = this.#machine.applyConfChange(change);
+          this.#logger.info({ member: change.id, peerUrls: this.#machine.members.get(change.id)?.peerURLs }, change.type === 'add' ? 'member added' : 'member removed');
           this.#updatePeers();
+          this.#proposals.resolve(result.id, undefined);
+          if (change.type === 'remove' && change.id === this.#id && this.#live) this.#stopRemoved(REMOVAL_STOP_DELAY_MS);
         },
         restore: (snapshot) => {
           this.#machine.restore(snapshot.data);
@@ -169,6 +203,8 @@ export class Replica implements KeyService, ClusterView {
         onApplied: (applied) => {
           this.#reads.onApplied(applied);
           this.#expiry.reschedule();
+          // Peer URL updates (PUT /v2/members) come as normal entries.
+          if (this.#machine.members.version !== this.#peersVersion) this.#updatePeers();
         },
         onSend: (messages) => this.#countSent(messages),
         onFatal: (err) => this.#fail(err),
@@ -191,8 +227,6 @@ export class Replica implements KeyService, ClusterView {
 
   /** Opens or founds the member's storage, replays the log, and starts talking to peers. */
   static async open(options: ReplicaOptions): Promise<Replica> {
-    const self = options.spec.members.find((m) => m.name === options.name);
-    if (self === undefined) throw new ReplicaConfigError(`--initial-cluster has no member named "${options.name}"`);
     const electionTicks = options.electionMs / options.heartbeatMs;
     if (!(options.heartbeatMs >= 1) || !(electionTicks >= 2)) {
       throw new ReplicaConfigError('the election timeout must be at least two heartbeat intervals');
@@ -200,10 +234,8 @@ export class Replica implements KeyService, ClusterView {
     const storage = await openReplicaStorage({
       dataDir: options.dataDir,
       logger: options.logger,
-      identity: { memberId: self.id, clusterId: options.spec.clusterId, name: options.name },
-      voters: options.spec.members.map((m) => m.id),
-      initialClusterState: options.initialClusterState,
-      genesis: () => ReplicaStateMachine.genesis(options.spec.members),
+      found: options.found,
+      ...(options.flagsMemberId === undefined ? {} : { flagsMemberId: options.flagsMemberId }),
     });
     let replica: Replica;
     try {
@@ -213,6 +245,12 @@ export class Replica implements KeyService, ClusterView {
       await storage.wal.close().catch(() => undefined);
       throw err;
     }
+    if (replica.#machine.members.isRemoved(replica.#id)) {
+      // Restarted after applying its own removal: there is nothing left to serve.
+      await replica.#transport.close();
+      await storage.wal.close();
+      throw new MemberRemovedError();
+    }
     try {
       await replica.#transport.listen(options.listenPeerUrls);
     } catch (err) {
@@ -220,6 +258,7 @@ export class Replica implements KeyService, ClusterView {
       throw err;
     }
     replica.#updatePeers();
+    replica.#live = true;
     replica.#node.startTicker();
     replica.#logger.info(
       { id: replica.#id, cluster: replica.#clusterId, applied: replica.#node.applied, peerUrls: options.listenPeerUrls },
@@ -286,6 +325,48 @@ export class Replica implements KeyService, ClusterView {
     return this.#leaderStats.toJson(this.#id, followers);
   }
 
+  // ---- runtime membership (/v2/members) --------------------------------------
+
+  /**
+   * POST /v2/members: admits a new voter with these (normalized) peer URLs
+   * under an id derived as etcd derives it. Resolves once the change is
+   * applied here; the new member starts with --initial-cluster-state existing.
+   */
+  async addMember(peerURLs: readonly string[]): Promise<MemberInfo> {
+    this.#checkRunning();
+    const urls = [...peerURLs].sort();
+    const members = this.#machine.members;
+    if (members.list().some((m) => m.peerURLs.some((u) => urls.includes(u)))) throw new PeerUrlExistsError();
+    if (this.#strict) checkAddVoter(this.#reconfigView());
+    const id = runtimeMemberId(urls, this.#now());
+    members.checkAdd(id, urls);
+    const requestId = this.#proposals.nextId();
+    await this.#changeVoters({ type: 'add', id, context: encodeConfContext({ requestId, peerURLs: urls }) }, requestId);
+    return { id, name: '', peerURLs: urls, clientURLs: [] };
+  }
+
+  /**
+   * DELETE /v2/members/<id>. Removing the leader first hands leadership to
+   * another member, so the cluster does not wait out an election timeout.
+   * A member that applies its own removal stops.
+   */
+  async removeMember(id: NodeId): Promise<void> {
+    this.#checkRunning();
+    this.#machine.members.checkRemove(id);
+    if (this.#strict) checkRemoveVoter(this.#reconfigView(), id);
+    if (this.#soft.leader === id) await this.#moveLeadershipFrom(id);
+    const requestId = this.#proposals.nextId();
+    await this.#changeVoters({ type: 'remove', id, context: encodeConfContext({ requestId, peerURLs: [] }) }, requestId);
+  }
+
+  /** PUT /v2/members/<id>: new peer URLs for a member; peers reconnect to them once the entry is applied. */
+  async updateMember(id: NodeId, peerURLs: readonly string[]): Promise<void> {
+    this.#checkRunning();
+    const urls = [...peerURLs].sort();
+    this.#machine.members.checkUpdate(id, urls);
+    await this.#submit<undefined>({ id: this.#proposals.nextId(), update: { id, peerURLs: urls } });
+  }
+
   // ---- lifecycle ------------------------------------------------------------
 
   /** Hands leadership over if this member leads, stops Raft and the peer transport, and closes the WAL. */
@@ -304,6 +385,108 @@ export class Replica implements KeyService, ClusterView {
   }
 
   // ---- internals ------------------------------------------------------------
+
+  get #strict(): boolean {
+    return this.#o.strictReconfigCheck ?? true;
+  }
+
+  #checkRunning(): void {
+    if (this.#failure !== undefined || this.#closed) throw stoppedError();
+  }
+
+  #reconfigView(): ReconfigView {
+    const status = this.#node.core.status();
+    const members = this.#machine.members;
+    let alive: Set<NodeId> | undefined;
+    if (status.role === 'leader') {
+      const since = this.#now() - this.#o.electionMs;
+      alive = new Set([...this.#lastContact].filter(([, at]) => at >= since).map(([id]) => id));
+    }
+    return { self: this.#id, voters: status.voters, started: (id) => (members.get(id)?.name ?? '') !== '', alive };
+  }
+
+  /**
+   * Proposes a voter change and waits until it is applied here. The core
+   * takes one change at a time and a leader drops a forwarded one it cannot
+   * take now, so the proposal is made again after each leader change and
+   * every couple of election timeouts until it applies or the request times
+   * out. That is safe: a change that already applied is refused the second
+   * time, as a no-op.
+   */
+  #changeVoters(change: ConfChange, requestId: string): Promise<void> {
+    const result = this.#proposals.wait<void>(requestId, this.#requestTimeoutMs, timeoutError);
+    const core = this.#node.core;
+    const retryMs = 2 * this.#o.electionMs;
+    const loop = async (): Promise<void> => {
+      while (this.#proposals.has(requestId)) {
+        if (this.#closed || this.#node.stopped) throw stoppedError();
+        try {
+          this.#node.input(() => core.proposeConfChange(change));
+        } catch (err) {
+          if (!(err instanceof ProposalDroppedError)) throw err;
+          if (err.reason === 'invalidConfChange') throw this.#invalidChangeError(change);
+          // No leader, a pending change, a leadership transfer: wait for things to move.
+          await this.#leaderChange();
+          continue;
+        }
+        await this.#leaderChange(retryMs);
+      }
+    };
+    loop().catch((err: unknown) => this.#proposals.reject(requestId, err));
+    return result;
+  }
+
+  /** What the core's refusal of a change this member checked a moment ago means, in etcd's terms. */
+  #invalidChangeError(change: ConfChange): Error {
+    if (change.type === 'add') return new IdExistsError();
+    return this.#node.core.status().voters.length <= 1 ? new NotEnoughStartedMembersError() : new IdNotFoundError();
+  }
+
+  /**
+   * Hands leadership from `id` (the current leader) to another member and
+   * waits for it, up to two election timeouts. If that fails the removal
+   * goes ahead anyway: the leader steps down when it applies it.
+   */
+  async #moveLeadershipFrom(id: NodeId): Promise<void> {
+    const core = this.#node.core;
+    const target = id === this.#id ? this.#bestFollower() : this.#id;
+    if (target === undefined) return;
+    this.#logger.info({ from: id, to: target }, 'moving leadership before removing the leader');
+    try {
+      this.#node.input(() => core.transferLeader(target));
+    } catch (err) {
+      if (!(err instanceof ProposalDroppedError)) throw err;
+      return;
+    }
+    const deadline = Date.now() + 2 * this.#o.electionMs;
+    while (this.#soft.leader === id && Date.now() < deadline) await this.#leaderChange();
+  }
+
+  /**
+   * The voter that has most of the log, when this member leads; one heard
+   * from lately if there is any (only such a one with `activeOnly`).
+   */
+  #bestFollower(activeOnly = false): NodeId | undefined {
+    const progress = this.#node.core.progress();
+    if (progress === undefined) return undefined;
+    let best: { id: NodeId; active: boolean; match: number } | undefined;
+    for (const [id, pr] of progress) {
+      if (id === this.#id || (activeOnly && !pr.recentActive)) continue;
+      const better =
+        best === undefined || (pr.recentActive && !best.active) || (pr.recentActive === best.active && pr.match > best.match);
+      if (better) best = { id, active: pr.recentActive, match: pr.match };
+    }
+    return best?.id;
+  }
+
+  /** This member is no longer part of the cluster: log it as etcd does, then stop (after `delayMs`). */
+  #stopRemoved(delayMs: number): void {
+    if (this.#removing || this.#failure !== undefined || this.#closed) return;
+    this.#removing = true;
+    this.#logger.error({ id: this.#id }, 'the member has been permanently removed from the cluster');
+    this.#logger.warn({ dataDir: this.#o.dataDir }, 'the data-dir used by this member must be removed');
+    setTimeout(() => this.#fail(new MemberRemovedError()), delayMs).unref();
+  }
 
   /**
    * Proposes a request and resolves with its result once the entry is
@@ -360,15 +543,15 @@ export class Replica implements KeyService, ClusterView {
     }
   }
 
-  /** Resolves at the next leader change, or after a short while. */
-  #leaderChange(): Promise<void> {
+  /** Resolves at the next leader change, or after `ms`. */
+  #leaderChange(ms = LEADER_WAIT_MS): Promise<void> {
     return new Promise<void>((resolve) => {
       const wake = (): void => {
         clearTimeout(timer);
         this.#leaderWaiters.delete(wake);
         resolve();
       };
-      const timer = setTimeout(wake, LEADER_WAIT_MS);
+      const timer = setTimeout(wake, ms);
       this.#leaderWaiters.add(wake);
     });
   }
@@ -394,7 +577,10 @@ export class Replica implements KeyService, ClusterView {
 
   #receive(messages: Message[], bytes: number): void {
     const now = this.#now();
-    for (const m of messages) if (m.type === 'append') this.#selfStats.recvAppend(bytes / messages.length, now);
+    for (const m of messages) {
+      if (m.type === 'append') this.#selfStats.recvAppend(bytes / messages.length, now);
+      this.#lastContact.set(m.from, now);
+    }
     this.#node.step(messages);
   }
 
@@ -425,11 +611,17 @@ export class Replica implements KeyService, ClusterView {
     }
   }
 
+  /**
+   * Peers are every member of the replicated list but this one, voters or
+   * not yet: a member that is joining knows the list before it knows the
+   * voters, and must be able to answer the leader.
+   */
   #updatePeers(): void {
-    const voters = new Set(this.#node.core.status().voters);
+    const members = this.#machine.members;
+    this.#peersVersion = members.version;
     const peers = new Map<NodeId, readonly string[]>();
-    for (const m of this.#machine.members.list()) {
-      if (m.id !== this.#id && voters.has(m.id)) peers.set(m.id, m.peerURLs);
+    for (const m of members.list()) {
+      if (m.id !== this.#id) peers.set(m.id, m.peerURLs);
     }
     this.#transport.setPeers(peers);
   }
@@ -437,18 +629,8 @@ export class Replica implements KeyService, ClusterView {
   async #handOverLeadership(): Promise<void> {
     const core = this.#node.core;
     if (this.#soft.role !== 'leader' || this.#node.stopped) return;
-    const progress = core.progress();
-    if (progress === undefined) return;
-    let best: NodeId | undefined;
-    let bestMatch = -1;
-    for (const [id, pr] of progress) {
-      if (id !== this.#id && pr.recentActive && pr.match > bestMatch) {
-        best = id;
-        bestMatch = pr.match;
-      }
-    }
-    if (best === undefined) return;
-    const target = best;
+    const target = this.#bestFollower(true);
+    if (target === undefined) return;
     this.#logger.info({ to: target }, 'handing leadership over before stopping');
     this.#node.input(() => core.transferLeader(target));
     const deadline = Date.now() + this.#o.electionMs;

@@ -1,4 +1,5 @@
 import { CairnError } from '../util/errors.js';
+import type { NodeId } from '../raft/types.js';
 import type { MemberRecord } from './members.js';
 
 /*
@@ -11,6 +12,8 @@ const VERSION = 1;
 
 export interface StateImage {
   readonly members: readonly MemberRecord[];
+  /** Ids removed from the cluster; absent in images written before runtime membership. */
+  readonly removed?: readonly NodeId[];
   readonly store: Uint8Array;
 }
 
@@ -21,7 +24,8 @@ export class StateImageError extends CairnError {
 }
 
 export function encodeImage(image: StateImage): Uint8Array {
-  const header = Buffer.from(JSON.stringify({ version: VERSION, members: image.members }), 'utf8');
+  const removed = image.removed === undefined || image.removed.length === 0 ? {} : { removed: image.removed };
+  const header = Buffer.from(JSON.stringify({ version: VERSION, members: image.members, ...removed }), 'utf8');
   const out = Buffer.allocUnsafe(4 + header.length + image.store.byteLength);
   out.writeUInt32LE(header.length, 0);
   header.copy(out, 4);
@@ -34,7 +38,7 @@ export function decodeImage(data: Uint8Array): StateImage {
   if (buf.length < 4) throw new StateImageError(`only ${buf.length} bytes`);
   const headerLength = buf.readUInt32LE(0);
   if (4 + headerLength > buf.length) throw new StateImageError('header runs past the end');
-  let header: { version?: unknown; members?: unknown };
+  let header: { version?: unknown; members?: unknown; removed?: unknown };
   try {
     header = JSON.parse(buf.toString('utf8', 4, 4 + headerLength)) as typeof header;
   } catch (err) {
@@ -42,5 +46,6 @@ export function decodeImage(data: Uint8Array): StateImage {
   }
   if (header.version !== VERSION) throw new StateImageError(`unknown version ${String(header.version)}`);
   if (!Array.isArray(header.members)) throw new StateImageError('no member list');
-  return { members: header.members as MemberRecord[], store: buf.subarray(4 + headerLength) };
+  const removed = Array.isArray(header.removed) ? (header.removed as NodeId[]) : [];
+  return { members: header.members as MemberRecord[], removed, store: buf.subarray(4 + headerLength) };
 }

@@ -3,6 +3,8 @@ import { V2Error } from '../v2store/errors.js';
 import type { V2Event } from '../v2store/event.js';
 import { V2Store } from '../v2store/store.js';
 import type { InitialMember } from './cluster-spec.js';
+import { decodeConfContext } from './conf-context.js';
+import { MembershipError } from './membership-errors.js';
 import { MemberRegistry } from './members.js';
 import { decodeRequest } from './request.js';
 import { decodeImage, encodeImage } from './state-image.js';
@@ -10,7 +12,7 @@ import { decodeImage, encodeImage } from './state-image.js';
 /** What applying one normal entry produced, for the member that proposed it. */
 export type ApplyResult =
   | { readonly id: string; readonly ok: true; readonly event: V2Event | undefined }
-  | { readonly id: string; readonly ok: false; readonly error: V2Error };
+  | { readonly id: string; readonly ok: false; readonly error: V2Error | MembershipError };
 
 /**
  * The replicated state: the v2 keyspace and the member list. Applying the
@@ -33,11 +35,16 @@ export class ReplicaStateMachine {
 
   static fromImage(data: Uint8Array): ReplicaStateMachine {
     const image = decodeImage(data);
-    return new ReplicaStateMachine(V2Store.restore(image.store), MemberRegistry.fromJson(image.members));
+    return new ReplicaStateMachine(V2Store.restore(image.store), MemberRegistry.fromJson(image.members, image.removed));
+  }
+
+  /** The image a joining member starts from: the member list it was told, no keys; the leader's snapshot replaces it. */
+  static joining(members: MemberRegistry): Uint8Array {
+    return encodeImage({ members: members.toJson(), removed: members.removedIds(), store: new V2Store().save() });
   }
 
   image(): Uint8Array {
-    return encodeImage({ members: this.members.toJson(), store: this.store.save() });
+    return encodeImage({ members: this.members.toJson(), removed: this.members.removedIds(), store: this.store.save() });
   }
 
   /** Replaces everything with a leader's snapshot. Watchers of the old keyspace are ended so their clients re-watch. */
@@ -57,6 +64,17 @@ export class ReplicaStateMachine {
       this.members.publish(request.publish);
       return { id: request.id, ok: true, event: undefined };
     }
+    if ('update' in request) {
+      const { id, peerURLs } = request.update;
+      try {
+        this.members.checkUpdate(id, peerURLs);
+      } catch (err) {
+        if (err instanceof MembershipError) return { id: request.id, ok: false, error: err };
+        throw err;
+      }
+      this.members.updatePeerUrls(id, peerURLs);
+      return { id: request.id, ok: true, event: undefined };
+    }
     try {
       return { id: request.id, ok: true, event: this.store.apply(request.command, now) };
     } catch (err) {
@@ -66,8 +84,28 @@ export class ReplicaStateMachine {
     }
   }
 
-  applyConfChange(change: ConfChange): void {
-    if (change.type === 'add') this.members.admit(change.id);
+  /**
+   * Checks a committed conf change against the member list, as etcd does at
+   * apply time. A refused change is a no-op on every member alike (the same
+   * list gives the same verdict); the proposer's client gets the error.
+   */
+  checkConfChange(change: ConfChange): ApplyResult | undefined {
+    const { requestId, peerURLs } = decodeConfContext(change);
+    try {
+      if (change.type === 'add') this.members.checkAdd(change.id, peerURLs);
+      else this.members.checkRemove(change.id);
+    } catch (err) {
+      if (err instanceof MembershipError) return { id: requestId, ok: false, error: err };
+      throw err;
+    }
+    return undefined;
+  }
+
+  /** Applies a conf change that passed checkConfChange; the result answers the proposer. */
+  applyConfChange(change: ConfChange): ApplyResult {
+    const { requestId, peerURLs } = decodeConfContext(change);
+    if (change.type === 'add') this.members.admit(change.id, peerURLs);
     else this.members.remove(change.id);
+    return { id: requestId, ok: true, event: undefined };
   }
 }

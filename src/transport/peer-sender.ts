@@ -3,6 +3,7 @@ import type { Logger } from '../log/logger.js';
 import type { Message, NodeId } from '../raft/types.js';
 import { CairnError, errorMessage } from '../util/errors.js';
 import { encodeMessages } from './codec.js';
+import { neverConnected } from './connect-errors.js';
 import { CLUSTER_HEADER, FROM_HEADER, MESSAGES_PATH, SNAPSHOT_PATH } from './paths.js';
 
 /** Messages waiting for one peer beyond this are dropped: Raft resends what matters. */
@@ -26,26 +27,22 @@ export interface PeerSenderOptions {
   onBatch(to: NodeId, ok: boolean, appends: number, ms: number): void;
   /** A batch that certainly never reached the peer (no connection could be made). */
   onUndelivered(to: NodeId, messages: readonly Message[]): void;
-}
-
-// Errors raised before a connection existed: the request cannot have reached the peer.
-const NOT_CONNECTED = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EADDRNOTAVAIL', 'UND_ERR_CONNECT_TIMEOUT']);
-
-function neverConnected(err: unknown): boolean {
-  for (let e: unknown = err; e !== undefined && e !== null; e = (e as { cause?: unknown }).cause) {
-    const code = (e as { code?: unknown }).code;
-    if (typeof code === 'string' && NOT_CONNECTED.has(code)) return true;
-    if (e === (e as { cause?: unknown }).cause) break;
-  }
-  return false;
+  /** The peer answered 410: this member has been removed from the cluster. */
+  onRemoved(by: NodeId): void;
 }
 
 /** The peer answered, but did not take the messages (another cluster, a malformed batch, ...). */
 export class PeerRefusedError extends CairnError {
+  readonly status: number;
+
   constructor(status: number, body: string) {
     super('CAIRN_PEER_REFUSED', `peer answered ${status}: ${body.trim().slice(0, 200)}`);
+    this.status = status;
   }
 }
+
+/** etcd's answer to a removed member, which must then stop. */
+export const REMOVED_STATUS = 410;
 
 function roughSize(m: Message): number {
   if (m.type !== 'append' && m.type !== 'propose') return 64;
@@ -141,6 +138,11 @@ export class PeerSender {
           this.#opts.onBatch(this.#opts.to, true, appends, performance.now() - started);
         } catch (err) {
           if (this.#closed) return;
+          if (err instanceof PeerRefusedError && err.status === REMOVED_STATUS) {
+            this.#queue = [];
+            this.#opts.onRemoved(this.#opts.to);
+            return;
+          }
           // What queued behind a failed batch would most likely fail too; Raft resends what matters.
           this.#queue = [];
           this.#markUnreachable(err);

@@ -4,7 +4,9 @@ import type { Logger } from '../log/logger.js';
 import type { Message } from '../raft/types.js';
 import { CairnError, errorMessage } from '../util/errors.js';
 import { decodeMessages } from './codec.js';
-import { CLUSTER_HEADER, MESSAGES_PATH, SNAPSHOT_PATH } from './paths.js';
+import { CLUSTER_HEADER, ETCD_CLUSTER_HEADER, FROM_HEADER, MEMBERS_PATH, MESSAGES_PATH, SNAPSHOT_PATH } from './paths.js';
+import { encodePeerMembers } from './peer-members.js';
+import type { PeerMembership } from './transport.js';
 
 const MAX_MESSAGES_BYTES = 256 << 20;
 const MAX_SNAPSHOT_BYTES = 2 ** 31 - 1;
@@ -14,7 +16,11 @@ export interface PeerServerOptions {
   readonly logger: Logger;
   /** Called with each decoded batch, in arrival order; `bytes` is the request body size. */
   onMessages(messages: Message[], bytes: number): void;
+  readonly membership?: PeerMembership;
 }
+
+/** etcd's words to a removed member; it logs them before it stops. */
+export const REMOVED_MESSAGE = 'the member has been permanently removed from the cluster';
 
 export class PeerListenError extends CairnError {
   constructor(url: string, cause: unknown) {
@@ -96,6 +102,10 @@ export class PeerServer {
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = req.url ?? '/';
+    if (path === MEMBERS_PATH && this.#opts.membership !== undefined) {
+      this.#serveMembers(req, res, this.#opts.membership);
+      return;
+    }
     if (req.method !== 'POST' || (path !== MESSAGES_PATH && path !== SNAPSHOT_PATH)) {
       req.resume();
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
@@ -109,6 +119,13 @@ export class PeerServer {
         this.#opts.logger.warn({ remote: req.socket.remoteAddress, cluster }, 'refusing peer messages from another cluster');
       }
       res.writeHead(412, { 'content-type': 'text/plain', connection: 'close' }).end(`cluster id mismatch (this is ${this.#opts.clusterId})\n`);
+      return;
+    }
+    const from = req.headers[FROM_HEADER];
+    if (typeof from === 'string' && this.#opts.membership?.isRemoved(from) === true) {
+      req.resume();
+      this.#opts.logger.warn({ peer: from }, 'refusing messages from a removed member');
+      res.writeHead(410, { 'content-type': 'text/plain', connection: 'close' }).end(`${REMOVED_MESSAGE}\n`);
       return;
     }
     let body: Buffer;
@@ -127,5 +144,16 @@ export class PeerServer {
     }
     this.#opts.onMessages(messages, body.length);
     res.writeHead(204).end();
+  }
+
+  /** etcd's peer GET /members: the member list and the cluster id, for members joining and for proxies. */
+  #serveMembers(req: IncomingMessage, res: ServerResponse, membership: PeerMembership): void {
+    req.resume();
+    if (req.method !== 'GET') {
+      res.writeHead(405, { allow: 'GET', 'content-type': 'text/plain; charset=utf-8' }).end('Method Not Allowed\n');
+      return;
+    }
+    const body = encodePeerMembers(membership.members());
+    res.writeHead(200, { 'content-type': 'application/json', [ETCD_CLUSTER_HEADER]: this.#opts.clusterId }).end(`${body}\n`);
   }
 }

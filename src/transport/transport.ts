@@ -18,6 +18,24 @@ export interface TransportHandlers {
    * again without any risk of applying it twice.
    */
   onUndelivered(id: NodeId, messages: readonly Message[]): void;
+  /** A peer answered that this member was removed from the cluster (etcd's 410 Gone). */
+  onRemoved?(by: NodeId): void;
+}
+
+/** What the peer listeners need to know about the membership besides the messages. */
+export interface PeerMembership {
+  /** Served at GET /members (etcd's peer endpoint), for members joining and for proxies. */
+  members(): readonly PeerMemberJson[];
+  /** Messages from a removed member are refused with 410, which tells it to stop. */
+  isRemoved(id: NodeId): boolean;
+}
+
+/** One member as etcd's peer /members endpoint lists it. */
+export interface PeerMemberJson {
+  readonly id: string;
+  readonly name: string;
+  readonly peerURLs: readonly string[];
+  readonly clientURLs: readonly string[];
 }
 
 export interface PeerTransportOptions {
@@ -28,6 +46,7 @@ export interface PeerTransportOptions {
   /** Per batch of messages; a paused peer must not hold its stream forever. */
   readonly messageTimeoutMs: number;
   readonly snapshotTimeoutMs?: number;
+  readonly membership?: PeerMembership;
 }
 
 /**
@@ -38,6 +57,7 @@ export interface PeerTransportOptions {
 export class PeerTransport {
   readonly #opts: PeerTransportOptions;
   readonly #senders = new Map<NodeId, PeerSender>();
+  readonly #senderUrls = new Map<NodeId, string>();
   readonly #server: PeerServer;
   #closed = false;
 
@@ -46,6 +66,7 @@ export class PeerTransport {
     this.#server = new PeerServer({
       clusterId: options.clusterId,
       logger: options.logger,
+      ...(options.membership === undefined ? {} : { membership: options.membership }),
       onMessages: (messages, bytes) => {
         if (!this.#closed) options.handlers.onMessages(messages, bytes);
       },
@@ -56,17 +77,20 @@ export class PeerTransport {
     return this.#server.listen(urls);
   }
 
-  /** Sets the peers to talk to (every member but this one) and their URLs. */
+  /** Sets the peers to talk to (every member but this one) and their URLs; a peer whose URLs changed gets a new sender. */
   setPeers(peers: ReadonlyMap<NodeId, readonly string[]>): void {
     for (const [id, sender] of this.#senders) {
-      if (!peers.has(id)) {
+      const urls = peers.get(id);
+      if (urls === undefined || urls.join(',') !== this.#senderUrls.get(id)) {
         void sender.close();
         this.#senders.delete(id);
+        this.#senderUrls.delete(id);
       }
     }
     for (const [id, urls] of peers) {
       if (id === this.#opts.id || urls.length === 0 || this.#senders.has(id)) continue;
       const h = this.#opts.handlers;
+      this.#senderUrls.set(id, urls.join(','));
       this.#senders.set(
         id,
         new PeerSender({
@@ -81,6 +105,9 @@ export class PeerTransport {
           onSnapshotStatus: (to, ok) => h.onSnapshotStatus(to, ok),
           onBatch: (to, ok, appends, ms) => h.onBatch(to, ok, appends, ms),
           onUndelivered: (to, messages) => h.onUndelivered(to, messages),
+          onRemoved: (by) => {
+            if (!this.#closed) h.onRemoved?.(by);
+          },
         }),
       );
     }
@@ -103,6 +130,7 @@ export class PeerTransport {
     this.#closed = true;
     await Promise.all([...this.#senders.values()].map((s) => s.close()));
     this.#senders.clear();
+    this.#senderUrls.clear();
     await this.#server.close();
   }
 }

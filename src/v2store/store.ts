@@ -116,11 +116,10 @@ export class V2Store {
       prev = this.#lookup(path);
     } catch (err) {
       if (!(err instanceof V2Error) || err.errorCode !== ErrorCode.KeyNotFound) throw err;
+      // A refresh needs the key; like etcd, the error names the first missing path segment.
+      if (refresh) throw err;
     }
-    if (refresh) {
-      if (prev === undefined) throw new V2Error(ErrorCode.KeyNotFound, path, this.#index);
-      value = prev.value;
-    }
+    if (refresh) value = (prev as KeyNode).value;
     const prevJson = prev === undefined ? undefined : prev.toGetJson(false, false, now);
     const event = this.#create(path, dir, value, false, true, expireAt, 'set', now);
     const full: V2Event = prevJson === undefined ? event : { ...event, prevNode: prevJson };

@@ -72,9 +72,9 @@ describe('data dirs of single nodes and cluster members', () => {
     assert.match(proc.output(), /holds a single-node store/);
   });
 
-  test('an empty data dir with --initial-cluster-state existing is refused (runtime membership comes later)', async () => {
+  test('an empty data dir with --initial-cluster-state existing and no other member to ask fails, as in etcd', async () => {
     const { proc } = await member(join(root, 'joiner'), ['--initial-cluster-state', 'existing']);
     assert.equal(await proc.exited, 1);
-    assert.match(proc.output(), /joining a running cluster needs runtime membership changes/);
+    assert.match(proc.output(), /cannot fetch cluster info from peer urls: could not retrieve cluster information from the given URLs/);
   });
 });

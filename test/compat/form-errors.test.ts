@@ -50,6 +50,9 @@ describe('v2 form errors: etcd vs cairn', { skip: skipUnless('etcd'), timeout: 1
     // leading zeros are a number
     await s.send(put(`${p}/k?ttl=0100`, { value: 'x' }), { status: 200 });
     await s.send(put(`${p}/k`, { value: 'permanent again' }), { status: 200 });
+    // a refresh of a key under a missing directory names the first missing segment
+    await s.send(put(`${p}/missing/k?refresh=true&ttl=100`), { status: 404, errorCode: 100 });
+    await s.send(put(`${p}/k/under-a-key?refresh=true&ttl=100`), {});
     s.assertClean();
   });
 
@@ -120,6 +123,9 @@ describe('v2 form errors: etcd vs cairn', { skip: skipUnless('etcd'), timeout: 1
     // an empty value is no value
     await s.send(put(`${p}/k?refresh=true&ttl=100`, { value: '' }), { status: 200 });
     await s.send(put(`${p}/k`, { value: 'permanent again' }), { status: 200 });
+    // a refresh of a key under a missing directory names the first missing segment
+    await s.send(put(`${p}/missing/k?refresh=true&ttl=100`), { status: 404, errorCode: 100 });
+    await s.send(put(`${p}/k/under-a-key?refresh=true&ttl=100`), {});
     s.assertClean();
   });
 

@@ -26,8 +26,18 @@ export interface ClusterMember {
 }
 
 export interface CairnCluster {
+  /** The founding members first, then any added with createMember, in that order. */
   readonly members: readonly ClusterMember[];
   readonly token: string;
+  /** The root under which every member's data dir lives. */
+  readonly root: string;
+  /**
+   * A new member on fresh ports, not started yet: `bootstrap` gives its
+   * bootstrap flags (e.g. --initial-cluster … --initial-cluster-state
+   * existing, after `member add`) and is called at each start. Destroyed
+   * with the cluster.
+   */
+  createMember(name: string, bootstrap: (self: { peerUrl: string; clientUrl: string }) => readonly string[]): Promise<ClusterMember>;
   running(): ClusterMember[];
   /** Polls until every running member names the same leader and that member says it leads. */
   leader(timeoutMs?: number): Promise<ClusterMember>;
@@ -39,6 +49,20 @@ export interface ClusterOptions {
   readonly snapshotCount?: number;
   readonly extraArgs?: readonly string[];
   readonly logLevel?: string;
+  /**
+   * Bootstrap flags instead of --initial-cluster/--initial-cluster-token
+   * (for instance ['--discovery', url]); called per founding member.
+   */
+  readonly bootstrap?: (self: { name: string; peerUrl: string; clientUrl: string }) => readonly string[];
+}
+
+interface MemberSpec {
+  readonly name: string;
+  readonly clientUrl: string;
+  readonly peerUrl: string;
+  readonly dataDir: string;
+  /** Read at each start, so a test can settle the flags after creating the member. */
+  bootstrap(): readonly string[];
 }
 
 export interface SelfStatsJson {
@@ -57,73 +81,92 @@ export async function getJson<T>(url: string, timeoutMs = 5_000): Promise<{ stat
   return { status: res.statusCode, body: (text === '' ? undefined : JSON.parse(text)) as T };
 }
 
-/** Starts an n-member cluster founded through --initial-cluster; resolves once all members see one leader. */
+/** A member process whose flags are fixed by `spec`; started and restarted on demand. */
+function makeMember(spec: MemberSpec, options: ClusterOptions): ClusterMember {
+  let proc: ManagedProcess | undefined;
+  const member: ClusterMember = {
+    name: spec.name,
+    clientUrl: spec.clientUrl,
+    peerUrl: spec.peerUrl,
+    dataDir: spec.dataDir,
+    get process() {
+      return proc;
+    },
+    get running() {
+      return proc !== undefined && proc.child.exitCode === null && proc.child.signalCode === null;
+    },
+    async start(startOptions = {}) {
+      if (member.running) throw new Error(`${spec.name} is already running`);
+      proc = startProcess(process.execPath, [
+        CAIRN_MAIN, 'serve',
+        '--name', spec.name,
+        '--data-dir', spec.dataDir,
+        '--listen-client-urls', spec.clientUrl,
+        '--advertise-client-urls', spec.clientUrl,
+        '--listen-peer-urls', spec.peerUrl,
+        '--initial-advertise-peer-urls', spec.peerUrl,
+        ...spec.bootstrap(),
+        ...(options.snapshotCount === undefined ? [] : ['--snapshot-count', String(options.snapshotCount)]),
+        ...(options.extraArgs ?? []),
+      ], { env: { ...process.env, CAIRN_LOG_LEVEL: startOptions.logLevel ?? options.logLevel ?? 'warn' } });
+      if (startOptions.waitReady === false) return;
+      const started = proc;
+      try {
+        await waitForCairnReady(started, spec.clientUrl);
+      } catch (err) {
+        await started.kill('SIGKILL');
+        throw new Error(`${spec.name} did not start: ${String(err)}\n${started.output()}`);
+      }
+    },
+    async kill() {
+      await proc?.kill('SIGKILL');
+    },
+    async stop() {
+      return proc === undefined ? 'not started' : proc.kill('SIGTERM');
+    },
+    output() {
+      return proc?.output() ?? '';
+    },
+  };
+  return member;
+}
+
+async function loopbackUrls(): Promise<{ clientUrl: string; peerUrl: string }> {
+  const [clientPort, peerPort] = [await freePort(), await freePort()];
+  return { clientUrl: `http://127.0.0.1:${clientPort}`, peerUrl: `http://127.0.0.1:${peerPort}` };
+}
+
+/**
+ * Starts an n-member cluster founded through --initial-cluster (or the
+ * options' bootstrap flags); resolves once all members see one leader.
+ */
 export async function startCairnCluster(size: number, options: ClusterOptions = {}): Promise<CairnCluster> {
   const root = mkdtempSync(join(tmpdir(), 'cairn-cluster-'));
   const token = `test-${Math.random().toString(36).slice(2, 10)}`;
-  const specs: { name: string; clientUrl: string; peerUrl: string; dataDir: string }[] = [];
-  for (let i = 1; i <= size; i++) {
-    const [clientPort, peerPort] = [await freePort(), await freePort()];
-    specs.push({
-      name: `m${i}`,
-      clientUrl: `http://127.0.0.1:${clientPort}`,
-      peerUrl: `http://127.0.0.1:${peerPort}`,
-      dataDir: join(root, `m${i}`),
-    });
-  }
-  const initialCluster = specs.map((s) => `${s.name}=${s.peerUrl}`).join(',');
-
-  const members: ClusterMember[] = specs.map((spec) => {
-    let proc: ManagedProcess | undefined;
-    const member: ClusterMember = {
-      ...spec,
-      get process() {
-        return proc;
+  const founders: { name: string; clientUrl: string; peerUrl: string; dataDir: string }[] = [];
+  for (let i = 1; i <= size; i++) founders.push({ name: `m${i}`, ...(await loopbackUrls()), dataDir: join(root, `m${i}`) });
+  const initialCluster = founders.map((s) => `${s.name}=${s.peerUrl}`).join(',');
+  const members: ClusterMember[] = founders.map((spec) =>
+    makeMember(
+      {
+        ...spec,
+        bootstrap: () => options.bootstrap?.(spec) ?? ['--initial-cluster', initialCluster, '--initial-cluster-token', token],
       },
-      get running() {
-        return proc !== undefined && proc.child.exitCode === null && proc.child.signalCode === null;
-      },
-      async start(startOptions = {}) {
-        if (member.running) throw new Error(`${spec.name} is already running`);
-        proc = startProcess(process.execPath, [
-          CAIRN_MAIN, 'serve',
-          '--name', spec.name,
-          '--data-dir', spec.dataDir,
-          '--listen-client-urls', spec.clientUrl,
-          '--advertise-client-urls', spec.clientUrl,
-          '--listen-peer-urls', spec.peerUrl,
-          '--initial-advertise-peer-urls', spec.peerUrl,
-          '--initial-cluster', initialCluster,
-          '--initial-cluster-token', token,
-          ...(options.snapshotCount === undefined ? [] : ['--snapshot-count', String(options.snapshotCount)]),
-          ...(options.extraArgs ?? []),
-        ], { env: { ...process.env, CAIRN_LOG_LEVEL: startOptions.logLevel ?? options.logLevel ?? 'warn' } });
-        if (startOptions.waitReady === false) return;
-        const started = proc;
-        try {
-          await waitForCairnReady(started, spec.clientUrl);
-        } catch (err) {
-          await started.kill('SIGKILL');
-          throw new Error(`${spec.name} did not start: ${String(err)}\n${started.output()}`);
-        }
-      },
-      async kill() {
-        await proc?.kill('SIGKILL');
-      },
-      async stop() {
-        return proc === undefined ? 'not started' : proc.kill('SIGTERM');
-      },
-      output() {
-        return proc?.output() ?? '';
-      },
-    };
-    return member;
-  });
+      options,
+    ),
+  );
 
   const cluster: CairnCluster = {
     members,
     token,
+    root,
     running: () => members.filter((m) => m.running),
+    async createMember(name, bootstrap) {
+      const urls = await loopbackUrls();
+      const member = makeMember({ name, ...urls, dataDir: join(root, name), bootstrap: () => bootstrap(urls) }, options);
+      members.push(member);
+      return member;
+    },
     async leader(timeoutMs = 30_000) {
       return waitFor(
         async () => {
