@@ -23,11 +23,21 @@ interface Store {
   stop(): Promise<void>;
 }
 
+/** Which API the agent and the writes use: etcd's v2 keys API, or its v3 API through the JSON gateway. */
+type Api = 'v2' | 'v3';
+
+interface Peer {
+  readonly name: string;
+  readonly api: Api;
+  start(): Promise<Store>;
+}
+
 /** The peers a change can travel through before it reaches the agent. */
-async function stores(): Promise<{ name: string; start(): Promise<Store> }[]> {
-  const list: { name: string; start(): Promise<Store> }[] = [
+async function stores(): Promise<Peer[]> {
+  const list: Peer[] = [
     {
       name: 'cairn serve (etcd backend)',
+      api: 'v2',
       async start() {
         const server = await startCairn();
         return { name: this.name, url: server.url, stop: () => server.destroy() };
@@ -37,6 +47,15 @@ async function stores(): Promise<{ name: string; start(): Promise<Store> }[]> {
   if (findOnPath('etcd') !== undefined) {
     list.push({
       name: 'etcd 3.4 v2 (etcd backend)',
+      api: 'v2',
+      async start() {
+        const server = await startEtcd();
+        return { name: this.name, url: server.url, stop: () => server.stop() };
+      },
+    });
+    list.push({
+      name: 'etcd 3.4 v3 (etcdv3 backend)',
+      api: 'v3',
       async start() {
         const server = await startEtcd();
         return { name: this.name, url: server.url, stop: () => server.stop() };
@@ -44,6 +63,26 @@ async function stores(): Promise<{ name: string; start(): Promise<Store> }[]> {
     });
   }
   return list;
+}
+
+/** The agent flags that read from a peer over `api`. */
+function backendArgs(api: Api, url: string): string[] {
+  return ['--backend', api === 'v2' ? 'etcd' : 'etcdv3', '--node', url];
+}
+
+/** One write, as a client of that API sends it. */
+async function put(pool: Pool, api: Api, key: string, value: string): Promise<void> {
+  const res =
+    api === 'v2'
+      ? await pool.request({ path: `/v2/keys${key}`, method: 'PUT', body: `value=${encodeURIComponent(value)}`, headers: { 'content-type': 'application/x-www-form-urlencoded' } })
+      : await pool.request({
+          path: '/v3/kv/put',
+          method: 'POST',
+          body: JSON.stringify({ key: Buffer.from(key).toString('base64'), value: Buffer.from(value).toString('base64') }),
+          headers: { 'content-type': 'application/json' },
+        });
+  await res.body.text();
+  if (res.statusCode >= 300) throw new Error(`${api} put ${key}: HTTP ${res.statusCode}`);
 }
 
 /** Resolves when `read()` returns `expected`, woken by fs.watch on the directory rather than a polling loop. */
@@ -66,7 +105,7 @@ function whenFileHolds(dir: string, read: () => string | undefined, expected: st
   });
 }
 
-async function changeLatency(ws: Workspace, url: string, rounds: number): Promise<Samples> {
+async function changeLatency(ws: Workspace, url: string, api: Api, rounds: number): Promise<Samples> {
   const pool = new Pool(url, { connections: 1 });
   const samples = new Samples();
   try {
@@ -74,13 +113,7 @@ async function changeLatency(ws: Workspace, url: string, rounds: number): Promis
       const value = `v${i}`;
       const started = performance.now();
       const done = whenFileHolds(ws.out, () => ws.read('v.conf'), `${value}\n`);
-      const res = await pool.request({
-        path: '/v2/keys/bench/value',
-        method: 'PUT',
-        body: `value=${value}`,
-        headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      });
-      await res.body.text();
+      await put(pool, api, '/bench/value', value);
       await done;
       samples.add(performance.now() - started);
     }
@@ -99,9 +132,9 @@ function latencyWorkspace(): Workspace {
 
 async function runLatency(options: BenchOptions): Promise<string[][]> {
   const rows: string[][] = [];
-  const measure = async (name: string, ws: Workspace, agent: RunningAgent, url: string): Promise<void> => {
+  const measure = async (name: string, ws: Workspace, agent: RunningAgent, url: string, api: Api): Promise<void> => {
     await waitFor(() => ws.read('v.conf') !== undefined, { what: `${name}: first render`, timeoutMs: 30_000 });
-    const samples = await changeLatency(ws, url, options.rounds);
+    const samples = await changeLatency(ws, url, api, options.rounds);
     rows.push([name, samples.percentile(50).toFixed(2), samples.percentile(99).toFixed(2), String(samples.count)]);
     await agent.stop();
   };
@@ -111,7 +144,7 @@ async function runLatency(options: BenchOptions): Promise<string[][]> {
     const untrack = onTeardown(async () => ws.remove());
     const agent = await startAgent(ws, ['--watch', '--log-level', 'warn'], { CAIRN_LOG_LEVEL: 'warn' });
     await waitFor(async () => (await fetch(`${agent.url}/health`)).ok, { what: 'embedded store', timeoutMs: 30_000 });
-    await measure('embedded store', ws, agent, agent.url);
+    await measure('embedded store', ws, agent, agent.url, 'v2');
     ws.remove();
     untrack();
   }
@@ -122,8 +155,8 @@ async function runLatency(options: BenchOptions): Promise<string[][]> {
       await store.stop();
       ws.remove();
     });
-    const agent = await startAgent(ws, ['--watch', '--backend', 'etcd', '--node', store.url, '--log-level', 'warn'], { CAIRN_LOG_LEVEL: 'warn' });
-    await measure(peer.name, ws, agent, store.url);
+    const agent = await startAgent(ws, ['--watch', ...backendArgs(peer.api, store.url), '--log-level', 'warn'], { CAIRN_LOG_LEVEL: 'warn' });
+    await measure(peer.name, ws, agent, store.url, peer.api);
     await store.stop();
     ws.remove();
     untrack();
@@ -141,18 +174,13 @@ function onetimeWorkspace(): Workspace {
   return ws;
 }
 
-async function fill(url: string): Promise<void> {
+async function fill(url: string, api: Api): Promise<void> {
   const pool = new Pool(url, { connections: 16 });
   try {
     const jobs: Promise<void>[] = [];
     for (let s = 0; s < SERVICES; s++) {
       for (let i = 0; i < INSTANCES; i++) {
-        jobs.push(
-          pool
-            .request({ path: `/v2/keys/bench/svc${s}/i${i}`, method: 'PUT', body: `value=10.${s}.${i >> 8}.${i & 255}:8080`, headers: { 'content-type': 'application/x-www-form-urlencoded' } })
-            .then((res) => res.body.text())
-            .then(() => undefined),
-        );
+        jobs.push(put(pool, api, `/bench/svc${s}/i${i}`, `10.${s}.${i >> 8}.${i & 255}:8080`));
         if (jobs.length >= 256) await Promise.all(jobs.splice(0));
       }
     }
@@ -200,7 +228,7 @@ async function runOnetime(options: BenchOptions): Promise<string[][]> {
       rmSync(dataDir, { recursive: true, force: true });
       ws.remove();
     });
-    await fill(server.url);
+    await fill(server.url, 'v2');
     await server.stop();
     await run('embedded store', ws, ['--data-dir', dataDir, '--listen-client-urls', 'http://127.0.0.1:0']);
     rmSync(dataDir, { recursive: true, force: true });
@@ -228,8 +256,8 @@ async function runOnetime(options: BenchOptions): Promise<string[][]> {
       await store.stop();
       ws.remove();
     });
-    await fill(store.url);
-    await run(peer.name, ws, ['--backend', 'etcd', '--node', store.url]);
+    await fill(store.url, peer.api);
+    await run(peer.name, ws, backendArgs(peer.api, store.url));
     await store.stop();
     ws.remove();
     untrack();

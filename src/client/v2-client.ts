@@ -187,7 +187,7 @@ function headerNumber(value: string | string[] | undefined): number | undefined 
 }
 
 /** True when the request never reached a server that could have acted on it, or the answer was cut off. */
-function isTransportError(err: unknown): boolean {
+export function isTransportError(err: unknown): boolean {
   const code = (err as { code?: unknown }).code;
   if (typeof code !== 'string') return false;
   // Socket errors (ECONNREFUSED), undici's, and TLS ones: OpenSSL's (ERR_SSL_WRONG_VERSION_NUMBER
@@ -196,7 +196,7 @@ function isTransportError(err: unknown): boolean {
   return /^(E[A-Z]+|UND_ERR_\w+|ERR_(SSL|TLS)_\w+)$/.test(code) || /CERT|^UNABLE_TO_|^HOSTNAME_MISMATCH$|^INVALID_(CA|PURPOSE)$/.test(code);
 }
 
-function describeTransportError(err: unknown): string {
+export function describeTransportError(err: unknown): string {
   const code = (err as { code?: unknown }).code;
   const cause = (err as { cause?: { code?: unknown; message?: unknown } }).cause;
   const detail = typeof cause?.code === 'string' ? cause.code : typeof code === 'string' ? code : '';

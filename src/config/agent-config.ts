@@ -3,7 +3,7 @@ import { parseDurationMs } from '../agent/duration.js';
 import { parseWait, type WaitSpec } from '../agent/quiescence.js';
 import { asString, asUrlList, ConfigError, pickSetting, readConfigFile } from './layers.js';
 
-export const BACKENDS = ['embedded', 'etcd', 'file', 'env'] as const;
+export const BACKENDS = ['embedded', 'etcd', 'etcdv3', 'file', 'env'] as const;
 export type BackendKind = (typeof BACKENDS)[number];
 
 export type AgentMode =
@@ -33,6 +33,13 @@ export interface AgentConfig {
   /** Settings of the embedded store, passed to the serve configuration. */
   readonly embedded: Readonly<Record<string, unknown>>;
 }
+
+/** Settings the agent hands to its embedded store, named as `cairn serve` names them (cluster flags included). */
+export const EMBEDDED_STORE_FLAGS = [
+  'name', 'data-dir', 'listen-client-urls', 'advertise-client-urls', 'snapshot-count',
+  'listen-peer-urls', 'initial-advertise-peer-urls', 'initial-cluster', 'initial-cluster-token',
+  'initial-cluster-state', 'heartbeat-interval', 'election-timeout',
+] as const;
 
 /** confd's default polling period when neither --watch nor --onetime is given. */
 export const DEFAULT_INTERVAL_SECONDS = 600;
@@ -88,14 +95,10 @@ export function resolveAgentConfig(flags: Record<string, unknown>, env: NodeJS.P
   const backend = asString('backend', pick('backend')) ?? 'embedded';
   const backendKind = backend === 'etcdv2' ? 'etcd' : backend;
   if (!(BACKENDS as readonly string[]).includes(backendKind)) {
-    throw new ConfigError(
-      backend === 'etcdv3'
-        ? 'backend etcdv3 is not available yet; use --backend etcd against an etcd started with --enable-v2=true'
-        : `backend must be one of ${BACKENDS.join(', ')}, got "${backend}"`,
-    );
+    throw new ConfigError(`backend must be one of ${BACKENDS.join(', ')}, got "${backend}"`);
   }
   const nodes = asUrlList('node', flags['node'] ?? flags['endpoints'] ?? pick('node')) ?? [];
-  if (backendKind === 'etcd' && nodes.length === 0) nodes.push('http://127.0.0.1:2379');
+  if ((backendKind === 'etcd' || backendKind === 'etcdv3') && nodes.length === 0) nodes.push('http://127.0.0.1:2379');
   const files = asList(pick('file')) ?? [];
   if (backendKind === 'file' && files.length === 0) throw new ConfigError('the file backend needs at least one --file');
 
@@ -117,7 +120,7 @@ export function resolveAgentConfig(flags: Record<string, unknown>, env: NodeJS.P
   if (!LOG_LEVELS.has(logLevel)) throw new ConfigError(`log-level must be one of ${[...LOG_LEVELS].join(', ')}`);
 
   const embedded: Record<string, unknown> = {};
-  for (const flag of ['name', 'data-dir', 'listen-client-urls', 'advertise-client-urls', 'snapshot-count']) {
+  for (const flag of EMBEDDED_STORE_FLAGS) {
     const value = pick(flag);
     if (value !== undefined) embedded[flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase())] = value;
   }

@@ -3,8 +3,8 @@ import { parseDurationMs } from '../agent/duration.js';
 import { asPositiveInt, asString, asUrlList, ConfigError, pickSetting } from '../config/layers.js';
 import type { HealthCheckSpec } from './run-registration.js';
 
-/** Backends `--backend` accepts; `etcd` speaks the v2 keys API (Cairn or etcd --enable-v2). */
-export const REGISTER_BACKENDS = ['etcd'] as const;
+/** Backends `--backend` accepts; `etcd` speaks the v2 keys API (Cairn or etcd --enable-v2), `etcdv3` etcd's v3 API with a lease. */
+export const REGISTER_BACKENDS = ['etcd', 'etcdv3'] as const;
 export type RegisterBackend = (typeof REGISTER_BACKENDS)[number];
 
 export interface RegisterConfig {
@@ -29,7 +29,7 @@ export function resolveRegisterConfig(flags: Record<string, unknown>, env: NodeJ
 
   const backend = asString('backend', pick('backend')) ?? 'etcd';
   if (!(REGISTER_BACKENDS as readonly string[]).includes(backend)) {
-    throw new ConfigError(`backend must be one of ${REGISTER_BACKENDS.join(', ')} (got "${backend}"); etcd v3 leases are not supported yet`);
+    throw new ConfigError(`backend must be one of ${REGISTER_BACKENDS.join(', ')} (got "${backend}")`);
   }
   const endpoints = asUrlList('endpoints', pick('endpoints')) ?? ['http://127.0.0.1:2379'];
   if (endpoints.length === 0) throw new ConfigError('endpoints must name at least one URL');

@@ -1,6 +1,8 @@
+import { EtcdV3Client } from '../client/etcd-v3-client.js';
 import { V2Client } from '../client/v2-client.js';
 import type { Logger } from '../log/logger.js';
 import { EtcdV2RegistrationStore } from './etcd-v2-store.js';
+import { EtcdV3RegistrationStore } from './etcd-v3-store.js';
 import type { RegisterConfig } from './register-config.js';
 import { Registration, type RegistrationTiming } from './registration.js';
 import type { RegistrationStore } from './registration-store.js';
@@ -28,7 +30,7 @@ export function timingForTtl(ttlSeconds: number): RegistrationTiming & { request
   };
 }
 
-/** The store behind `--backend`; a v3 lease implementation would be chosen here. */
+/** The store behind `--backend`: a TTL key on the v2 API, or a key on a kept-alive lease on the v3 API. */
 export function createRegistrationStore(config: RegisterConfig, requestTimeoutMs: number): RegistrationStore {
   switch (config.backend) {
     case 'etcd': {
@@ -40,6 +42,16 @@ export function createRegistrationStore(config: RegisterConfig, requestTimeoutMs
         requestTimeoutMs,
       });
       return new EtcdV2RegistrationStore(client, { key: config.key, value: config.value, ttlSeconds: config.ttlSeconds });
+    }
+    case 'etcdv3': {
+      const client = new EtcdV3Client({
+        endpoints: config.endpoints,
+        tls: config.tls,
+        ...(config.username === undefined ? {} : { username: config.username }),
+        ...(config.password === undefined ? {} : { password: config.password }),
+        requestTimeoutMs,
+      });
+      return new EtcdV3RegistrationStore(client, { key: config.key, value: config.value, ttlSeconds: config.ttlSeconds });
     }
   }
 }

@@ -150,7 +150,7 @@ reload_cmd = "echo reload >> @OUT@/trace"
     assert.equal(ws.read('t.conf'), 'from-json\n');
     const bad = await runAgentOnce(['--confdir', ws.confdir, '--backend', 'zookeeper', '--onetime']);
     assert.equal(bad.code, 2);
-    assert.match(bad.stderr, /backend must be one of embedded, etcd, file, env/);
+    assert.match(bad.stderr, /backend must be one of embedded, etcd, etcdv3, file, env/);
     const noConfd = await runAgentOnce(['--confdir', join(ws.root, 'nope'), '--backend', 'env', '--onetime', '--log-level', 'error']);
     assert.equal(noConfd.code, 2);
     assert.match(noConfd.stderr, /conf\.d/);

@@ -59,7 +59,7 @@ test('bad settings are refused with the setting named', () => {
     [{ key: '/k' }, /--value is required/],
     [{ ...REQUIRED, ttl: '0' }, /ttl must be a positive integer/],
     [{ ...REQUIRED, ttl: '1.5' }, /ttl must be a positive integer/],
-    [{ ...REQUIRED, backend: 'etcdv3' }, /backend must be one of etcd/],
+    [{ ...REQUIRED, backend: 'consul' }, /backend must be one of etcd, etcdv3 \(got "consul"\)/],
     [{ ...REQUIRED, endpoints: 'ftp://x' }, /endpoints: "ftp:\/\/x" must be http or https/],
     [{ ...REQUIRED, check: 'true', checkInterval: '0' }, /check-interval must be a positive/],
     [{ ...REQUIRED, check: 'true', checkTimeout: 'soon' }, /check-timeout must be a positive/],

@@ -22,6 +22,17 @@ function readPem(what: string, path: string | undefined): Buffer | undefined {
   }
 }
 
+function clientTls(config: AgentConfig): { cert?: Buffer; key?: Buffer; ca?: Buffer } {
+  const cert = readPem('client certificate', config.clientCert);
+  const key = readPem('client key', config.clientKey);
+  const ca = readPem('CA certificates', config.clientCaKeys);
+  return { ...(cert === undefined ? {} : { cert }), ...(key === undefined ? {} : { key }), ...(ca === undefined ? {} : { ca }) };
+}
+
+function credentials(config: AgentConfig): { username?: string; password?: string } {
+  return config.username === undefined ? {} : { username: config.username, password: config.password ?? '' };
+}
+
 /** Builds the backend a configuration names; the embedded one starts a store node in this process. */
 export async function openBackend(config: AgentConfig, logger: Logger): Promise<OpenedBackend> {
   switch (config.backend) {
@@ -36,15 +47,25 @@ export async function openBackend(config: AgentConfig, logger: Logger): Promise<
     }
     case 'etcd': {
       const { EtcdV2Backend } = await import('./etcd-v2.js');
-      const cert = readPem('client certificate', config.clientCert);
-      const key = readPem('client key', config.clientKey);
-      const ca = readPem('CA certificates', config.clientCaKeys);
       const client = new V2Client({
         endpoints: config.nodes,
-        tls: { ...(cert === undefined ? {} : { cert }), ...(key === undefined ? {} : { key }), ...(ca === undefined ? {} : { ca }) },
-        ...(config.username === undefined ? {} : { username: config.username, password: config.password ?? '' }),
+        tls: clientTls(config),
+        ...credentials(config),
+        // A one-shot render is over before undici would have loaded; watches need it.
+        transport: config.mode.kind === 'onetime' ? 'node-http' : 'undici',
       });
       const backend = new EtcdV2Backend(client);
+      return { backend, storeUrls: [], close: () => backend.close() };
+    }
+    case 'etcdv3': {
+      const [{ EtcdV3Client }, { EtcdV3Backend }] = await Promise.all([import('../../client/etcd-v3-client.js'), import('./etcd-v3.js')]);
+      const client = new EtcdV3Client({
+        endpoints: config.nodes,
+        tls: clientTls(config),
+        ...credentials(config),
+        transport: config.mode.kind === 'onetime' ? 'node-http' : 'undici',
+      });
+      const backend = new EtcdV3Backend(client);
       return { backend, storeUrls: [], close: () => backend.close() };
     }
     case 'file': {

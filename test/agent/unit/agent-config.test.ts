@@ -202,11 +202,13 @@ describe('resolveAgentConfig: --wait', () => {
 
 describe('resolveAgentConfig: errors', () => {
   test('an unknown backend lists the known ones', () => {
-    rejects({ backend: 'consul' }, {}, 'backend must be one of embedded, etcd, file, env, got "consul"');
+    rejects({ backend: 'consul' }, {}, 'backend must be one of embedded, etcd, etcdv3, file, env, got "consul"');
   });
 
-  test('etcdv3 says what to use instead', () => {
-    rejects({ backend: 'etcdv3' }, {}, /etcdv3 is not available yet.*--backend etcd.*--enable-v2=true/);
+  test('etcdv3 is a backend, with the same default endpoint as etcd', () => {
+    const config = resolveAgentConfig({ backend: 'etcdv3' }, {});
+    assert.equal(config.backend, 'etcdv3');
+    assert.deepEqual(config.nodes, ['http://127.0.0.1:2379']);
   });
 
   test('the file backend needs --file', () => {
