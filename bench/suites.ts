@@ -12,4 +12,9 @@ export const SUITES: readonly SuiteEntry[] = [
     summary: 'PUT-to-rendered-file latency in watch mode (embedded, via cairn serve, via etcd); --onetime wall time, 50 templates over 10k keys',
     load: async () => (await import('./agent.js')).agentSuite,
   },
+  {
+    name: 'cluster',
+    summary: '3-member clusters: PUT throughput (64 connections) via the leader and via a follower; leader failover time after kill -9',
+    load: async () => (await import('./cluster.js')).clusterSuite,
+  },
 ];

@@ -45,10 +45,15 @@ interface Link {
   timers: Set<NodeJS.Timeout>;
 }
 
-/** RST rather than FIN, so a peer mid-message sees an error instead of what could pass for a clean end. */
+/**
+ * RST rather than FIN, so a peer mid-message sees an error instead of what could pass for a clean end.
+ * Not after end(): libuv refuses to reset a socket whose shutdown is under way (EINVAL), and Node then
+ * leaves the handle half-closed, which makes the process spin forever at exit; such a side already sent
+ * its FIN, so a plain destroy loses nothing.
+ */
 function reset(socket: Socket): void {
   if (socket.destroyed) return;
-  if (socket.connecting) {
+  if (socket.connecting || socket.writableEnded) {
     socket.destroy();
     return;
   }
