@@ -9,6 +9,7 @@ import { fetchPeerCluster } from '../transport/peer-members.js';
 import { errorMessage } from '../util/errors.js';
 import { Director } from './director.js';
 import { ReverseProxy } from './reverse-proxy.js';
+import { closeServers } from '../http/close-servers.js';
 
 /** etcd's proxy keeps the cluster's peer URLs here, so a restart finds the cluster even if it changed. */
 export const PROXY_CLUSTER_FILE = join('proxy', 'cluster');
@@ -98,17 +99,7 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
   const closeAll = async (): Promise<void> => {
     closed = true;
     if (timer !== undefined) clearTimeout(timer);
-    await Promise.all(
-      servers.map(
-        (server) =>
-          new Promise<void>((resolve) => {
-            server.close(() => resolve());
-            server.closeIdleConnections();
-            // Parked long polls would hold close() open for ever.
-            setTimeout(() => server.closeAllConnections(), 1_000).unref();
-          }),
-      ),
-    );
+    await closeServers(servers, 1_000);
     await proxy.close();
   };
   try {

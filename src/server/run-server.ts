@@ -20,6 +20,7 @@ import { CairnError } from '../util/errors.js';
 import { loadOrCreateIdentity } from './identity.js';
 import type { KeyService, MemberInfo } from './key-service.js';
 import { SingleNode } from './single-node.js';
+import { closeServers } from '../http/close-servers.js';
 
 /** A store node as the CLI drives it: single or a cluster member. */
 export interface ServingNode extends KeyService {
@@ -158,17 +159,7 @@ export async function startServer(config: ServeConfig, logger: Logger, discovere
     urls,
     close() {
       closing ??= (async () => {
-        await Promise.all(
-          servers.map(
-            (server) =>
-              new Promise<void>((resolve) => {
-                server.close(() => resolve());
-                // Idle keep-alive sockets and parked long polls would hold close() open forever.
-                server.closeIdleConnections();
-                setTimeout(() => server.closeAllConnections(), 2_000).unref();
-              }),
-          ),
-        );
+        await closeServers(servers, 2_000);
         await node.close();
       })();
       return closing;
