@@ -1,2 +1,2 @@
-/** Reported by `cairn --version`, `/version` and `/v2/stats/self`. */
+/** Reported by `cairn --version`; the HTTP API reports the etcd API version it speaks instead. */
 export const CAIRN_VERSION = '0.1.0';

@@ -1,4 +1,3 @@
-import type { Dispatcher } from 'undici';
 import { CairnError } from '../util/errors.js';
 import {
   encodeBytes,
@@ -11,14 +10,10 @@ import {
 } from './etcd-v3-codec.js';
 import { apiError, EtcdV3ApiError, EtcdV3ProtocolError, GRPC } from './etcd-v3-errors.js';
 import { openWatchStream, type WatchCreate, type WatchStream } from './etcd-v3-watch-stream.js';
-import type { NodeHttpTransport } from './node-http-transport.js';
+import { HttpExchanger, parseEndpoints, type ClientTls, type TransportKind } from './http-exchange.js';
 import { describeTransportError, EndpointsUnavailableError, isTransportError, type EndpointFailure } from './v2-client.js';
 
-export interface EtcdV3Tls {
-  readonly cert?: string | Buffer;
-  readonly key?: string | Buffer;
-  readonly ca?: string | Buffer;
-}
+export type EtcdV3Tls = ClientTls;
 
 export interface EtcdV3ClientOptions {
   /** Client URLs of the members, tried in order; the one that answered last is tried first. */
@@ -34,7 +29,7 @@ export interface EtcdV3ClientOptions {
    * or node:http, which a one-shot run starts faster with. Watch streams
    * always use undici, loaded when the first one opens.
    */
-  readonly transport?: 'undici' | 'node-http';
+  readonly transport?: TransportKind;
 }
 
 export interface CallOptions {
@@ -110,37 +105,21 @@ function txnCompare(c: TxnCompare): Record<string, unknown> {
  */
 export class EtcdV3Client {
   readonly endpoints: readonly string[];
-  readonly #tls: EtcdV3Tls | undefined;
   readonly #username: string | undefined;
   readonly #password: string;
   readonly #timeoutMs: number;
-  readonly #transport: 'undici' | 'node-http';
-  #dispatcher: Promise<Dispatcher> | undefined;
-  #nodeHttp: Promise<NodeHttpTransport> | undefined;
+  readonly #http: HttpExchanger;
   #token: string | undefined;
   #authenticating: Promise<string> | undefined;
   #preferred = 0;
   readonly #alive = new Map<string, { at: number; pending: Promise<void> | undefined }>();
 
   constructor(options: EtcdV3ClientOptions) {
-    if (options.endpoints.length === 0) throw new CairnError('CAIRN_CONFIG', 'at least one endpoint is required');
-    this.endpoints = options.endpoints.map((e) => e.replace(/\/+$/, ''));
-    for (const endpoint of this.endpoints) {
-      let url: URL;
-      try {
-        url = new URL(endpoint);
-      } catch {
-        throw new CairnError('CAIRN_CONFIG', `endpoint ${JSON.stringify(endpoint)} is not a URL`);
-      }
-      if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-        throw new CairnError('CAIRN_CONFIG', `endpoint ${endpoint}: only http and https are supported`);
-      }
-    }
-    this.#tls = options.tls;
+    this.endpoints = parseEndpoints(options.endpoints);
     this.#username = options.username;
     this.#password = options.password ?? '';
     this.#timeoutMs = options.requestTimeoutMs ?? DEFAULT_TIMEOUT_MS;
-    this.#transport = options.transport ?? 'undici';
+    this.#http = new HttpExchanger({ tls: options.tls, connectTimeoutMs: this.#timeoutMs, transport: options.transport ?? 'undici' });
   }
 
   /** The endpoint tried first on the next request. */
@@ -156,42 +135,11 @@ export class EtcdV3Client {
     if (this.endpoints.length > 1 && this.currentEndpoint === endpoint) this.#preferred = (this.#preferred + 1) % this.endpoints.length;
   }
 
-  /** undici is loaded on first use, so that constructing a client costs nothing at start-up. */
-  #undici(): Promise<Dispatcher> {
-    this.#dispatcher ??= import('undici').then(({ Agent }) => {
-      const tls = this.#tls;
-      return new Agent({
-        keepAliveTimeout: 30_000,
-        // Watches stream for as long as the caller wants: signals bound them, not the socket.
-        headersTimeout: 0,
-        bodyTimeout: 0,
-        connect: {
-          timeout: this.#timeoutMs,
-          ...(tls?.ca === undefined ? {} : { ca: tls.ca }),
-          ...(tls?.cert === undefined ? {} : { cert: tls.cert }),
-          ...(tls?.key === undefined ? {} : { key: tls.key }),
-        },
-      });
-    });
-    return this.#dispatcher;
-  }
-
   /** One unary exchange with one endpoint: the HTTP status and the parsed JSON body. */
   async #post(endpoint: string, path: string, body: unknown, headers: Record<string, string>, signal: AbortSignal): Promise<{ status: number; json: Record<string, unknown> }> {
     const text = JSON.stringify(body);
     const allHeaders = { 'content-type': 'application/json', ...headers };
-    let status: number;
-    let answer: string;
-    if (this.#transport === 'node-http') {
-      this.#nodeHttp ??= import('./node-http-transport.js').then(({ NodeHttpTransport }) => new NodeHttpTransport(this.#tls));
-      const res = await (await this.#nodeHttp).request({ origin: endpoint, path, method: 'POST', headers: allHeaders, body: text, signal, connectTimeoutMs: this.#timeoutMs });
-      status = res.status;
-      answer = res.text;
-    } else {
-      const res = await (await this.#undici()).request({ origin: endpoint, path, method: 'POST', headers: allHeaders, body: text, signal });
-      status = res.statusCode;
-      answer = await res.body.text();
-    }
+    const { status, text: answer } = await this.#http.exchange({ origin: endpoint, path, method: 'POST', headers: allHeaders, body: text, signal });
     let json: unknown;
     try {
       json = JSON.parse(answer);
@@ -403,7 +351,7 @@ export class EtcdV3Client {
    * opens another from the revision after the last one it saw.
    */
   async watch(create: WatchCreate, options: { signal: AbortSignal; livenessMs?: number }): Promise<WatchStream> {
-    const dispatcher = await this.#undici();
+    const dispatcher = await this.#http.undici();
     return this.#withFailover('watch', { signal: options.signal }, async (endpoint, headers, openSignal) =>
       openWatchStream({
         dispatcher,
@@ -417,8 +365,7 @@ export class EtcdV3Client {
     );
   }
 
-  async close(): Promise<void> {
-    if (this.#nodeHttp !== undefined) (await this.#nodeHttp).close();
-    if (this.#dispatcher !== undefined) await (await this.#dispatcher).destroy();
+  close(): Promise<void> {
+    return this.#http.close();
   }
 }

@@ -1,5 +1,6 @@
 import { Agent as HttpAgent, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import type { ClientTls } from './http-exchange.js';
 
 /**
  * One HTTP exchange over node:http, for short-lived processes (`cairn ctl`)
@@ -7,11 +8,8 @@ import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
  * Node's socket error shape (code, syscall, address, port), like undici's.
  */
 
-export interface NodeHttpTls {
-  readonly cert?: string | Buffer;
-  readonly key?: string | Buffer;
-  readonly ca?: string | Buffer;
-}
+/** TLS material for https endpoints. */
+export type NodeHttpTls = ClientTls;
 
 export interface NodeHttpExchange {
   readonly origin: string;

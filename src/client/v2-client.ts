@@ -1,6 +1,5 @@
 import { posix } from 'node:path';
-import type { Dispatcher } from 'undici';
-import type { NodeHttpTransport } from './node-http-transport.js';
+import { HttpExchanger, parseEndpoints, type ClientTls, type TransportKind } from './http-exchange.js';
 import { CairnError, errorMessage } from '../util/errors.js';
 
 /** A node as the v2 API returns it. */
@@ -84,11 +83,7 @@ export class V2ProtocolError extends CairnError {
   }
 }
 
-export interface V2ClientTls {
-  readonly cert?: string | Buffer;
-  readonly key?: string | Buffer;
-  readonly ca?: string | Buffer;
-}
+export type V2ClientTls = ClientTls;
 
 export interface V2ClientOptions {
   /** Base URLs, tried in order; the last one that answered is tried first. */
@@ -103,7 +98,7 @@ export interface V2ClientOptions {
    * processes) or node:http, which a one-shot command like `cairn ctl`
    * starts much faster with. Either is loaded on the first request.
    */
-  readonly transport?: 'undici' | 'node-http';
+  readonly transport?: TransportKind;
 }
 
 export type QueryValue = string | number | boolean | undefined;
@@ -214,91 +209,19 @@ export function describeTransportError(err: unknown): string {
  */
 export class V2Client {
   readonly endpoints: readonly string[];
-  #dispatcher: Promise<Dispatcher> | undefined;
-  #nodeHttp: Promise<NodeHttpTransport> | undefined;
-  readonly #transport: 'undici' | 'node-http';
-  readonly #tls: V2ClientTls | undefined;
-  readonly #connectTimeoutMs: number;
+  readonly #http: HttpExchanger;
   readonly #authorization: string | undefined;
   readonly #timeoutMs: number;
   #preferred = 0;
 
   constructor(options: V2ClientOptions) {
-    if (options.endpoints.length === 0) throw new CairnError('CAIRN_CONFIG', 'at least one endpoint is required');
-    this.endpoints = options.endpoints.map((e) => e.replace(/\/+$/, ''));
-    for (const endpoint of this.endpoints) {
-      let url: URL;
-      try {
-        url = new URL(endpoint);
-      } catch {
-        throw new CairnError('CAIRN_CONFIG', `endpoint ${JSON.stringify(endpoint)} is not a URL`);
-      }
-      if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-        throw new CairnError('CAIRN_CONFIG', `endpoint ${endpoint}: only http and https are supported`);
-      }
-    }
-    this.#tls = options.tls;
-    this.#transport = options.transport ?? 'undici';
-    this.#connectTimeoutMs = options.requestTimeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.endpoints = parseEndpoints(options.endpoints);
+    this.#timeoutMs = options.requestTimeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.#http = new HttpExchanger({ tls: options.tls, connectTimeoutMs: this.#timeoutMs, transport: options.transport ?? 'undici' });
     this.#authorization =
       options.username === undefined
         ? undefined
         : `Basic ${Buffer.from(`${options.username}:${options.password ?? ''}`).toString('base64')}`;
-    this.#timeoutMs = options.requestTimeoutMs ?? DEFAULT_TIMEOUT_MS;
-  }
-
-  /** undici is loaded on first use, so that constructing a client costs nothing at start-up. */
-  #undici(): Promise<Dispatcher> {
-    this.#dispatcher ??= import('undici').then(({ Agent }) => {
-      const tls = this.#tls;
-      return new Agent({
-        keepAliveTimeout: 30_000,
-        // Watches are long polls: the per-request signal and timeouts bound them, not the socket.
-        headersTimeout: 0,
-        bodyTimeout: 0,
-        connect: {
-          timeout: this.#connectTimeoutMs,
-          ...(tls?.ca === undefined ? {} : { ca: tls.ca }),
-          ...(tls?.cert === undefined ? {} : { cert: tls.cert }),
-          ...(tls?.key === undefined ? {} : { key: tls.key }),
-        },
-      });
-    });
-    return this.#dispatcher;
-  }
-
-  /** One exchange with `origin`, over the configured transport. */
-  async #exchange(request: {
-    origin: string;
-    path: string;
-    method: string;
-    headers: Record<string, string>;
-    body: string | undefined;
-    signal: AbortSignal | undefined;
-  }): Promise<{ status: number; headers: RawResponse['headers']; text: string }> {
-    if (this.#transport === 'node-http') {
-      this.#nodeHttp ??= import('./node-http-transport.js').then(({ NodeHttpTransport }) => new NodeHttpTransport(this.#tls));
-      const transport = await this.#nodeHttp;
-      return transport.request({
-        origin: request.origin,
-        path: request.path,
-        method: request.method,
-        headers: request.headers,
-        connectTimeoutMs: this.#connectTimeoutMs,
-        ...(request.body === undefined ? {} : { body: request.body }),
-        ...(request.signal === undefined ? {} : { signal: request.signal }),
-      });
-    }
-    const dispatcher = await this.#undici();
-    const res = await dispatcher.request({
-      origin: request.origin,
-      path: request.path,
-      method: request.method as Dispatcher.HttpMethod,
-      headers: request.headers,
-      ...(request.body === undefined ? {} : { body: request.body }),
-      ...(request.signal === undefined ? {} : { signal: request.signal }),
-    });
-    return { status: res.statusCode, headers: res.headers, text: await res.body.text() };
   }
 
   /** The endpoint tried first on the next request. */
@@ -324,7 +247,7 @@ export class V2Client {
         const headers: Record<string, string> = {};
         if (contentType !== undefined) headers['content-type'] = contentType;
         if (this.#authorization !== undefined) headers['authorization'] = this.#authorization;
-        const res = await this.#exchange({ origin: endpoint, path: `${path}${query === '' ? '' : `?${query}`}`, method, headers, body, signal });
+        const res = await this.#http.exchange({ origin: endpoint, path: `${path}${query === '' ? '' : `?${query}`}`, method, headers, body, signal });
         this.#preferred = slot;
         return { ...res, endpoint };
       } catch (err) {
@@ -443,8 +366,7 @@ export class V2Client {
     }
   }
 
-  async close(): Promise<void> {
-    if (this.#nodeHttp !== undefined) (await this.#nodeHttp).close();
-    if (this.#dispatcher !== undefined) await (await this.#dispatcher).destroy();
+  close(): Promise<void> {
+    return this.#http.close();
   }
 }

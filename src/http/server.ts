@@ -10,7 +10,6 @@ import { send, sendMethodNotAllowed, sendNotFound, sendText } from './responses.
 
 /** The etcd release whose v2 API Cairn speaks; clients check the major/minor. */
 export const ETCD_API_VERSION = '3.4.0';
-import { CAIRN_VERSION } from '../version.js';
 
 export interface ClientApiOptions {
   readonly service: KeyService;

@@ -177,7 +177,7 @@ export function searchLinearization(
   const bits = new Uint32Array(words);
   const knownMask = new Uint32Array(words);
   // Only known operations feed the hash, so pairs that differ in unknown ones share a bucket and can cover each other.
-  const hashes = ops.map((op, i) => (unknown[i] ? 0 : opHash(i)));
+  const hashes = ops.map((_op, i) => (unknown[i] ? 0 : opHash(i)));
   let knownLeft = 0;
   unknown.forEach((u, i) => {
     if (u) return;
